@@ -1,0 +1,133 @@
+"""``gridledger``: serve, run commands against throwaway services, rebuild projections."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    result: int = handler(args)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gridledger", description=__doc__)
+    sub = parser.add_subparsers()
+    serve = sub.add_parser("serve", help="run the API and workers (embedded services by default)")
+    serve.add_argument("--demo", action="store_true", help="seed the demo township if absent")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.set_defaults(handler=_serve)
+    services = sub.add_parser(
+        "with-services", help="start throwaway PostgreSQL + S3, run a command, tear down"
+    )
+    services.add_argument("command", nargs=argparse.REMAINDER)
+    services.set_defaults(handler=_with_services)
+    proj = sub.add_parser("projections", help="projection status and rebuild")
+    proj_sub = proj.add_subparsers()
+    rebuild = proj_sub.add_parser("rebuild", help="rebuild from zero (all or one by name)")
+    rebuild.add_argument("name", nargs="?")
+    rebuild.set_defaults(handler=_rebuild)
+    status = proj_sub.add_parser("status", help="positions and lag")
+    status.set_defaults(handler=_status)
+    errcodes = sub.add_parser("errcodes", help="print the errcode table as Markdown")
+    errcodes.set_defaults(handler=_errcodes)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import uvicorn
+
+    from backend.app import create_app
+    from backend.runtime import embedded_services
+    from backend.settings import load_settings
+
+    settings = load_settings()
+    settings = dataclasses.replace(
+        settings, host=args.host or settings.host, port=args.port or settings.port
+    )
+    with embedded_services(settings) as urls:
+        app = create_app(
+            settings,
+            database_url=urls.database_url,
+            s3_endpoint=urls.s3_endpoint,
+            seed_demo=args.demo,
+        )
+        print(
+            f"gridledger: serving http://{settings.host}:{settings.port} "
+            f"(OpenAPI at /schema, health at /health)",
+            flush=True,
+        )
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    return 0
+
+
+def _with_services(args: argparse.Namespace) -> int:
+    from backend.runtime import throwaway_services
+
+    command = [c for c in args.command if c != "--"] or ["true"]
+    keys = {"access_key": "gridledger-test", "secret_key": "gridledger-test-secret"}
+    with throwaway_services(**keys) as urls:
+        env = {
+            **os.environ,
+            "DATABASE_URL": urls.database_url,
+            "S3_ENDPOINT": urls.s3_endpoint,
+            "S3_ACCESS_KEY": keys["access_key"],
+            "S3_SECRET_KEY": keys["secret_key"],
+        }
+        print(f"gridledger: test services up: {urls.database_url} {urls.s3_endpoint}", flush=True)
+        return subprocess.call(command, env=env)
+
+
+def _connect() -> tuple[object, str]:
+    from backend.settings import load_settings
+
+    settings = load_settings()
+    if settings.database_url is None:
+        sys.exit(
+            "gridledger: set DATABASE_URL, or run `gridledger serve` for the embedded one "
+            f"(postgresql://postgres@127.0.0.1:{settings.pg_port}/gridledger)"
+        )
+    return settings, settings.database_url
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    from projections.rebuild import rebuild_projections
+
+    _, url = _connect()
+    return asyncio.run(rebuild_projections(url, args.name))
+
+
+def _status(args: argparse.Namespace) -> int:
+    from projections.rebuild import print_status
+
+    _, url = _connect()
+    return asyncio.run(print_status(url))
+
+
+def _errcodes(args: argparse.Namespace) -> int:
+    from backend.errors import ERRCODES
+
+    print("| errcode | HTTP | meaning |\n|---|---|---|")
+    for code, (status, meaning) in sorted(ERRCODES.items()):
+        print(f"| {code} | {status} | {meaning} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

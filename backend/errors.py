@@ -1,0 +1,130 @@
+"""Errors as the mini-program convention wants them: HTTP status + ``{errcode, errmsg, ...}``.
+
+Every error leaving the API is mapped here, once. ``ERRCODES`` is the documented, stable table
+(docs/errcodes.md is generated from it by ``gridledger errcodes``); domain errors carry their own
+errcode and are given an HTTP status by class.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotFoundException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from events import errors as domain
+
+__all__ = ["ERRCODES", "ApiError", "exception_handlers"]
+
+# errcode -> (HTTP status, meaning). Never renumber: phones in the field compare these.
+ERRCODES: dict[int, tuple[int, str]] = {
+    40000: (400, "malformed request: invalid JSON, wrong types or unknown fields"),
+    40001: (400, "invalid query parameter"),
+    40010: (400, "invalid value for a domain field"),
+    40011: (400, "invalid grid code for its level or parent"),
+    40020: (400, "ledger file unreadable, missing columns or too many rows"),
+    40021: (422, "ledger file has bad rows; nothing was imported"),
+    40101: (401, "access token malformed or missing"),
+    40102: (401, "access token signature invalid"),
+    40103: (401, "access token expired"),
+    40104: (401, "session revoked (device unbound or staff relieved)"),
+    40105: (401, "refresh token belongs to another device"),
+    40106: (401, "refresh token expired"),
+    40107: (401, "staff member relieved or unknown"),
+    40120: (401, "WeChat login code invalid or expired"),
+    40121: (401, "WeChat login code already used"),
+    40122: (401, "WeChat account not bound to any staff member"),
+    40130: (401, "binding code invalid, expired or used"),
+    40300: (403, "role not allowed to perform this operation"),
+    40301: (403, "resource outside the caller's grid scope"),
+    40320: (403, "WeChat refused this user (risk control)"),
+    40400: (404, "no such resource"),
+    40500: (405, "method not allowed"),
+    40910: (409, "action not allowed in the current state"),
+    40911: (409, "already exists"),
+    40920: (409, "stale or impossible base version"),
+    41300: (413, "request body too large"),
+    42910: (429, "WeChat rate limit; retry later"),
+    50000: (500, "internal error"),
+    50210: (502, "WeChat answered with an unexpected error"),
+    50310: (503, "WeChat busy; retry later"),
+    50311: (503, "WeChat unreachable; retry later"),
+    50320: (503, "a backing service is unavailable"),
+}
+
+
+class ApiError(Exception):
+    """An error with a stable errcode; the HTTP status comes from the table."""
+
+    def __init__(self, errcode: int, errmsg: str, **details: Any) -> None:
+        super().__init__(errmsg)
+        self.errcode, self.errmsg, self.details = errcode, errmsg, details
+
+    @property
+    def status(self) -> int:
+        return ERRCODES[self.errcode][0]
+
+
+def _body(
+    errcode: int, errmsg: str, status: int, details: dict[str, Any] | None = None
+) -> Response[dict[str, Any]]:
+    return Response({"errcode": errcode, "errmsg": errmsg, **(details or {})}, status_code=status)
+
+
+def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, Any]]:
+    return _body(exc.errcode, exc.errmsg, exc.status, exc.details)
+
+
+def _domain_error(_: Request[Any, Any, Any], exc: domain.DomainError) -> Response[dict[str, Any]]:
+    status = ERRCODES.get(exc.errcode, (400, ""))[0]
+    return _body(exc.errcode, exc.errmsg, status, dict(exc.details))
+
+
+def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    errcode = 40001 if _is_query_error(exc) else 40000
+    return _body(errcode, str(exc.detail), 400, {"problems": _problems(exc)})
+
+
+def _is_query_error(exc: ValidationException) -> bool:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    return any(isinstance(e, dict) and e.get("source") in {"query", "path"} for e in extra)
+
+
+def _problems(exc: ValidationException) -> list[dict[str, Any]]:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    return [
+        {"key": e.get("key"), "message": str(e.get("message"))}
+        for e in extra
+        if isinstance(e, dict)
+    ]
+
+
+def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    if isinstance(exc, NotFoundException):
+        return _body(40400, "no such resource", 404)
+    if isinstance(exc, MethodNotAllowedException):
+        return _body(40500, "method not allowed", 405)
+    if exc.status_code == 413:
+        return _body(41300, "request body too large", 413)
+    if exc.status_code == 400:
+        return _body(40000, str(exc.detail), 400)
+    return _body(exc.status_code * 100, str(exc.detail), exc.status_code)
+
+
+def _internal(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    return _body(50000, "internal error", HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+exception_handlers: dict[type[Exception] | int, Any] = {
+    ApiError: _api_error,
+    domain.DomainError: _domain_error,
+    ValidationException: _validation,
+    HTTPException: _http,
+    Exception: _internal,
+}

@@ -1,0 +1,27 @@
+"""HTTP controllers by audience; ``route_handlers`` lists what the app serves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.http.auth import auth_route_handlers
+from backend.http.grid import GridController
+from backend.http.health import HealthController
+from backend.http.households import HouseholdController
+from backend.http.imports import LedgerImportController
+from backend.http.staff import StaffController
+from backend.settings import Settings
+
+__all__ = ["route_handlers"]
+
+
+def route_handlers(settings: Settings) -> list[Any]:
+    # auth_route_handlers adds DevLoginController only if dev_login and settings.embedded.
+    return [
+        HealthController,
+        *auth_route_handlers(settings),
+        GridController,
+        StaffController,
+        HouseholdController,
+        LedgerImportController,
+    ]

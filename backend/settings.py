@@ -1,0 +1,108 @@
+"""Typed settings read once from the environment.
+
+Everything configurable lives here so that the composition root (``backend.bootstrap``) is the
+only place that reads ``os.environ``. When ``DATABASE_URL`` or ``S3_ENDPOINT`` is unset the
+server runs on the *embedded default*: a private PostgreSQL and a SeaweedFS ``weed mini`` under
+``GRIDLEDGER_VAR_DIR`` (``./var``), started and stopped by ``gridledger serve``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Settings", "load_settings"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    database_url: str | None
+    """``DATABASE_URL``: external PostgreSQL 15+ (``postgresql://user:pw@host:port/db``)."""
+    s3_endpoint: str | None
+    """``S3_ENDPOINT``: external S3/MinIO (``http://host:port``)."""
+    s3_access_key: str
+    """``S3_ACCESS_KEY``: S3 access key (embedded default: a fixed local key)."""
+    s3_secret_key: str
+    """``S3_SECRET_KEY``: S3 secret key."""
+    s3_bucket: str = "gridledger"
+    """``GRIDLEDGER_S3_BUCKET``: bucket for photos and exports."""
+    var_dir: Path = Path("var")
+    """``GRIDLEDGER_VAR_DIR``: where the embedded PostgreSQL and S3 keep their data."""
+    host: str = "127.0.0.1"
+    """``GRIDLEDGER_HOST``: interface the API binds to."""
+    port: int = 8000
+    """``GRIDLEDGER_PORT``: API port."""
+    pg_port: int = 55432
+    """``GRIDLEDGER_PG_PORT``: port of the embedded PostgreSQL (loopback only)."""
+    s3_port: int = 58333
+    """``GRIDLEDGER_S3_PORT``: S3 port of the embedded SeaweedFS (loopback only)."""
+    token_secret: bytes = field(repr=False, default=b"")
+    """``GRIDLEDGER_TOKEN_SECRET``: HMAC key for access tokens (embedded: generated under var/)."""
+    openid_pepper: bytes = field(repr=False, default=b"")
+    """``GRIDLEDGER_OPENID_PEPPER``: HMAC key for hashing WeChat openids at rest."""
+    wechat_base_url: str = "https://api.weixin.qq.com"
+    """``GRIDLEDGER_WECHAT_BASE_URL``: code2Session base URL (tests point it at a stand-in)."""
+    wechat_appid: str = ""
+    """``GRIDLEDGER_WECHAT_APPID``: mini-program AppID."""
+    wechat_secret: str = field(repr=False, default="")
+    """``GRIDLEDGER_WECHAT_SECRET``: mini-program AppSecret (never leaves the server)."""
+    dev_login: bool = False
+    """``GRIDLEDGER_DEV_LOGIN``: enables ``/v1/auth/dev-login``; refused unless embedded."""
+    max_body_bytes: int = 1_048_576
+    """``GRIDLEDGER_MAX_BODY_BYTES``: limit for JSON bodies."""
+    max_import_bytes: int = 20 * 1_048_576
+    """``GRIDLEDGER_MAX_IMPORT_BYTES``: limit for ledger import files."""
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def embedded_s3(self) -> bool:
+        return self.s3_endpoint is None
+
+    @property
+    def embedded(self) -> bool:
+        """True when both services are the private embedded ones (dev login allowed)."""
+        return self.embedded_database and self.embedded_s3
+
+
+def _secret(env: dict[str, str], name: str, var_dir: Path) -> bytes:
+    """An explicit secret, or one generated once and kept under var/ for the embedded default."""
+    if value := env.get(name):
+        return value.encode()
+    path = var_dir / "secrets" / name.lower()
+    if path.exists():
+        return path.read_bytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value_bytes = secrets.token_hex(32).encode()
+    path.write_bytes(value_bytes)
+    path.chmod(0o600)
+    return value_bytes
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    e = dict(os.environ if env is None else env)
+    var_dir = Path(e.get("GRIDLEDGER_VAR_DIR", "var")).resolve()
+    return Settings(
+        database_url=e.get("DATABASE_URL") or None,
+        s3_endpoint=e.get("S3_ENDPOINT") or None,
+        s3_access_key=e.get("S3_ACCESS_KEY", "gridledger"),
+        s3_secret_key=e.get("S3_SECRET_KEY", "gridledger-local-secret"),
+        s3_bucket=e.get("GRIDLEDGER_S3_BUCKET", "gridledger"),
+        var_dir=var_dir,
+        host=e.get("GRIDLEDGER_HOST", "127.0.0.1"),
+        port=int(e.get("GRIDLEDGER_PORT", "8000")),
+        pg_port=int(e.get("GRIDLEDGER_PG_PORT", "55432")),
+        s3_port=int(e.get("GRIDLEDGER_S3_PORT", "58333")),
+        token_secret=_secret(e, "GRIDLEDGER_TOKEN_SECRET", var_dir),
+        openid_pepper=_secret(e, "GRIDLEDGER_OPENID_PEPPER", var_dir),
+        wechat_base_url=e.get("GRIDLEDGER_WECHAT_BASE_URL", "https://api.weixin.qq.com"),
+        wechat_appid=e.get("GRIDLEDGER_WECHAT_APPID", ""),
+        wechat_secret=e.get("GRIDLEDGER_WECHAT_SECRET", ""),
+        dev_login=e.get("GRIDLEDGER_DEV_LOGIN", "").lower() in {"1", "true", "yes"},
+        max_body_bytes=int(e.get("GRIDLEDGER_MAX_BODY_BYTES", str(1_048_576))),
+        max_import_bytes=int(e.get("GRIDLEDGER_MAX_IMPORT_BYTES", str(20 * 1_048_576))),
+    )

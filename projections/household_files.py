@@ -1,0 +1,169 @@
+"""Read model of household files: one row per household, its file as ``jsonb``.
+
+Searchable columns (grid, status, head's name, tags) sit beside the document so that lists
+filter on indexes; scope is a join to ``grid_units.path``. The document keeps raw values and
+is masked for the reader's role by :func:`masked_file` (privacy rules 3 and 4: mask on the
+server, need-to-know for special-population tags).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from events.privacy import mask_person
+from projections.engine import Recorded
+from projections.household_doc import fold_household, new_household_doc
+
+__all__ = ["HouseholdFilesProjection", "get_file", "list_files", "masked_file"]
+
+_PREFIX = "events.household:Household."
+
+
+class HouseholdFilesProjection:
+    name = "household_files"
+    tables: tuple[str, ...] = ("household_files",)
+    ddl = """
+    CREATE TABLE IF NOT EXISTS household_files (
+        id uuid PRIMARY KEY,
+        household_no text NOT NULL UNIQUE,
+        grid_id uuid NOT NULL,
+        status text NOT NULL,
+        head_name text,
+        member_count int NOT NULL,
+        tags text[] NOT NULL,
+        open_conflicts int NOT NULL,
+        doc jsonb NOT NULL,
+        version int NOT NULL,
+        updated_position bigint NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS household_files_grid ON household_files (grid_id, household_no);
+    CREATE INDEX IF NOT EXISTS household_files_tags ON household_files USING gin (tags);
+    """
+
+    def interested(self, topic: str) -> bool:
+        return topic.startswith(_PREFIX)
+
+    async def apply(self, conn: asyncpg.Connection, batch: Sequence[Recorded]) -> None:
+        # Fold the batch in memory, then write each touched household once: catching up
+        # costs one statement per household per batch, not one per event.
+        docs: dict[UUID, dict[str, Any]] = {}
+        positions: dict[UUID, int] = {}
+        for rec in batch:
+            e = rec.event
+            hid = e.originator_id
+            if type(e).__name__ == "Registered":
+                docs[hid] = new_household_doc(e)
+            else:
+                doc = docs.get(hid) or await _load(conn, hid)
+                docs[hid] = fold_household(doc, e)
+            positions[hid] = rec.position
+        for hid, doc in docs.items():
+            await _store(conn, doc, positions[hid])
+
+
+async def _load(conn: asyncpg.Connection, hid: UUID) -> dict[str, Any]:
+    raw = await conn.fetchval("SELECT doc FROM household_files WHERE id = $1", hid)
+    loaded: dict[str, Any] = json.loads(raw)
+    return loaded
+
+
+def _head_name(doc: dict[str, Any]) -> str | None:
+    heads = [p["name"] for p in doc["persons"].values() if p["relation"] == "户主"]
+    return heads[0] if heads else None
+
+
+async def _store(conn: asyncpg.Connection, doc: dict[str, Any], position: int) -> None:
+    tags = sorted({t for p in doc["persons"].values() for t in p["tags"]})
+    open_conflicts = sum(1 for c in doc["conflicts"] if not c["resolved"])
+    await conn.execute(
+        "INSERT INTO household_files (id, household_no, grid_id, status, head_name, "
+        "member_count, tags, open_conflicts, doc, version, updated_position) VALUES "
+        "($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11) ON CONFLICT (id) DO UPDATE SET "
+        "grid_id = $3, status = $4, head_name = $5, member_count = $6, tags = $7, "
+        "open_conflicts = $8, doc = $9::jsonb, version = $10, updated_position = $11",
+        UUID(doc["id"]),
+        doc["household_no"],
+        UUID(doc["grid_id"]),
+        doc["status"],
+        _head_name(doc),
+        len(doc["persons"]),
+        tags,
+        open_conflicts,
+        json.dumps(doc),
+        doc["version"],
+        position,
+    )
+
+
+async def get_file(
+    conn: asyncpg.Pool | asyncpg.Connection, household_id: UUID
+) -> dict[str, Any] | None:
+    raw = await conn.fetchval("SELECT doc FROM household_files WHERE id = $1", household_id)
+    return None if raw is None else dict(json.loads(raw))
+
+
+async def list_files(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    *,
+    scope_unit_id: UUID,
+    grid_id: UUID | None,
+    status: str | None,
+    tag: str | None,
+    q: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    where = (
+        "FROM household_files h JOIN grid_units u ON u.id = h.grid_id "
+        "WHERE u.path @> ARRAY[$1]::uuid[] AND ($2::uuid IS NULL OR u.path @> ARRAY[$2]"
+        "::uuid[]) AND ($3::text IS NULL OR h.status = $3) AND ($4::text IS NULL OR "
+        "h.tags @> ARRAY[$4]) AND ($5::text IS NULL OR h.household_no = $5 OR "
+        "h.head_name LIKE $5 || '%' OR h.doc->>'address' LIKE '%' || $5 || '%')"
+    )
+    args = (scope_unit_id, grid_id, status, tag, q)
+    total = await conn.fetchval(f"SELECT count(*) {where}", *args)
+    rows = await conn.fetch(
+        f"SELECT h.doc {where} ORDER BY h.household_no LIMIT $6 OFFSET $7", *args, limit, offset
+    )
+    return int(total), [dict(json.loads(r["doc"])) for r in rows]
+
+
+def masked_file(doc: dict[str, Any], *, role: str, need_to_know: bool, on: date) -> dict[str, Any]:
+    """The file as ``role`` may see it: persons masked, the household phone too."""
+    out = dict(doc)
+    out["persons"] = [
+        mask_person(p, role=role, need_to_know=need_to_know, on=on) for p in doc["persons"].values()
+    ]
+    masked = mask_person(
+        {"phone": doc["phone"], "address": doc["address"]},
+        role=role,
+        need_to_know=need_to_know,
+        on=on,
+    )
+    out["phone"], out["address"] = masked.get("phone"), masked.get("address")
+    out["conflicts"] = [_masked_conflict(c) for c in doc["conflicts"]]
+    return out
+
+
+def _masked_conflict(conflict: dict[str, Any]) -> dict[str, Any]:
+    # Conflicting values may be ID numbers or phones; the resolver sees which field raced and
+    # reveals the values through the audited path if needed.
+    sensitive = conflict["path"].rsplit("/", 1)[-1] in {"id_number", "phone"}
+    if not sensitive:
+        return conflict
+    from events.privacy import mask_id_number, mask_phone
+
+    mask = mask_id_number if conflict["path"].endswith("id_number") else mask_phone
+    return {
+        **conflict,
+        **{
+            k: mask(conflict[k]) if isinstance(conflict[k], str) else conflict[k]
+            for k in ("current_value", "proposed_value", "resolved_value")
+        },
+    }

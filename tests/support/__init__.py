@@ -1,0 +1,1 @@
+"""Test doubles shared by the integration and end-to-end suites."""
