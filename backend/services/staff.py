@@ -11,6 +11,7 @@ from backend.auth import new_binding_code
 from backend.bootstrap import Container
 from backend.errors import ApiError
 from backend.services.actor import Actor
+from backend.services.auth import auth_service
 from backend.services.commands import CommandRunner
 from backend.services.scope import require_role, require_unit_in_scope
 from events.staff import Staff
@@ -23,6 +24,7 @@ BINDING_CODE_TTL = timedelta(days=3)
 
 class StaffService:
     def __init__(self, container: Container) -> None:
+        self.container = container
         self.pool = container.pool
         self.commands = CommandRunner(container)
 
@@ -77,13 +79,9 @@ class StaffService:
             lambda s: s.relieve(effective_from, reason, meta=meta),
             what="staff member",
         )
-        # Tokens stop working on the next request anyway (auth re-reads the roster); revoking
-        # the sessions also stops refreshes and shows why in the session table.
-        await self.pool.execute(
-            "UPDATE device_sessions SET revoked_at = now(), revoked_reason ="
-            " 'relieved' WHERE staff_id = $1 AND revoked_at IS NULL",
-            staff_id,
-        )
+        # Requests already fail on the next roster read; revoking also stops refreshes and
+        # records why in the session table.
+        await auth_service(self.container).revoke_staff_sessions(staff_id, "relieved")
         return await self._fresh(staff_id)
 
     async def issue_binding_code(self, actor: Actor, staff_id: UUID) -> tuple[str, datetime]:
