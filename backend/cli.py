@@ -8,6 +8,10 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from backend.settings import Settings
 
 __all__ = ["main"]
 
@@ -67,14 +71,37 @@ def _serve(args: argparse.Namespace) -> int:
             database_url=urls.database_url,
             s3_endpoint=urls.s3_endpoint,
             seed_demo=args.demo,
-        )
-        print(
-            f"gridledger: serving http://{settings.host}:{settings.port} "
-            f"(OpenAPI at /schema, health at /health)",
-            flush=True,
+            on_ready=lambda _: _announce(settings, demo=args.demo),
         )
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     return 0
+
+
+def _announce(settings: Settings, *, demo: bool) -> None:
+    """Printed once the API is ready (after migrations, and the demo seed if asked)."""
+    url = f"http://{settings.host}:{settings.port}"
+    print(
+        f"gridledger: serving {url} (OpenAPI at {url}/schema, health at {url}/health)", flush=True
+    )
+    if settings.dev_login and settings.embedded:
+        print(
+            "gridledger: development login enabled: POST /v1/auth/dev-login "
+            '{"staff_id": ..., "device_id": ...}',
+            flush=True,
+        )
+    if demo:
+        from backend.demo import generate_township
+        from backend.services.demo_seed import demo_staff_id
+
+        shown: set[str] = set()
+        for member in generate_township().staff:
+            if member.role not in shown:
+                shown.add(member.role)
+                print(
+                    f"gridledger: demo {member.role} {member.name}: staff_id "
+                    f"{demo_staff_id(member.key)}",
+                    flush=True,
+                )
 
 
 def _with_services(args: argparse.Namespace) -> int:

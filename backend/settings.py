@@ -49,7 +49,9 @@ class Settings:
     wechat_secret: str = field(repr=False, default="")
     """``GRIDLEDGER_WECHAT_SECRET``: mini-program AppSecret (never leaves the server)."""
     dev_login: bool = False
-    """``GRIDLEDGER_DEV_LOGIN``: enables ``/v1/auth/dev-login``; refused unless embedded."""
+    """``GRIDLEDGER_DEV_LOGIN``: serves ``/v1/auth/dev-login`` (log in as any staff id without
+    WeChat). On by default on the embedded default, off otherwise; never served when either
+    service is external, whatever this says."""
     max_body_bytes: int = 1_048_576
     """``GRIDLEDGER_MAX_BODY_BYTES``: limit for JSON bodies."""
     max_import_bytes: int = 20 * 1_048_576
@@ -83,6 +85,12 @@ def _secret(env: dict[str, str], name: str, var_dir: Path) -> bytes:
     return value_bytes
 
 
+def _flag(value: str | None, *, default: bool) -> bool:
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     e = dict(os.environ if env is None else env)
     var_dir = Path(e.get("GRIDLEDGER_VAR_DIR", "var")).resolve()
@@ -102,7 +110,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         wechat_base_url=e.get("GRIDLEDGER_WECHAT_BASE_URL", "https://api.weixin.qq.com"),
         wechat_appid=e.get("GRIDLEDGER_WECHAT_APPID", ""),
         wechat_secret=e.get("GRIDLEDGER_WECHAT_SECRET", ""),
-        dev_login=e.get("GRIDLEDGER_DEV_LOGIN", "").lower() in {"1", "true", "yes"},
+        dev_login=_flag(
+            e.get("GRIDLEDGER_DEV_LOGIN"),
+            default=not e.get("DATABASE_URL") and not e.get("S3_ENDPOINT"),
+        ),
         max_body_bytes=int(e.get("GRIDLEDGER_MAX_BODY_BYTES", str(1_048_576))),
         max_import_bytes=int(e.get("GRIDLEDGER_MAX_IMPORT_BYTES", str(20 * 1_048_576))),
     )
