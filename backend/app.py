@@ -66,7 +66,7 @@ def _litestar(settings: Settings, *, lifespan: list[Any]) -> Litestar:
         lifespan=lifespan,
         dependencies={"container": Provide(provide_container, sync_to_thread=False)},
         exception_handlers=exception_handlers,
-        request_max_body_size=settings.max_import_bytes,
+        request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="gridledger",
             version="1",

@@ -191,12 +191,25 @@ class ProjectionRunner:
         return done
 
     async def run(self, stop: asyncio.Event, *, database_url: str) -> None:
-        """Lead what can be led, fold on every wake-up, until ``stop`` is set."""
+        """Lead what can be led, fold on every wake-up, until ``stop`` is set.
+
+        A lost connection (database restarted, session killed) drops the leader locks with it;
+        the worker reconnects and competes for leadership again instead of dying.
+        """
+        while not stop.is_set():
+            try:
+                await self._lead_and_fold(stop, database_url)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                log.warning("projection worker lost the database; reconnecting", exc_info=True)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=1.0)
+
+    async def _lead_and_fold(self, stop: asyncio.Event, database_url: str) -> None:
         listener = await asyncpg.connect(database_url)
-        await listener.add_listener(EVENTS_TABLE, lambda *_: self._wake.set())
         leaders = await asyncpg.connect(database_url)
         led: set[str] = set()
         try:
+            await listener.add_listener(EVENTS_TABLE, lambda *_: self._wake.set())
             while not stop.is_set():
                 await self._acquire_leadership(leaders, led)
                 self._wake.clear()
@@ -205,10 +218,13 @@ class ProjectionRunner:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=1.0)
         finally:
-            await listener.close()
-            await leaders.close()
+            await _close_quietly(listener)
+            await _close_quietly(leaders)
 
     async def _acquire_leadership(self, conn: asyncpg.Connection, led: set[str]) -> None:
+        # The locks live as long as this session: a cheap round trip proves it is still alive
+        # before folding as a leader (a dead session means another worker may lead now).
+        await conn.execute("SELECT 1")
         for name in self.projections.keys() - led:
             if await conn.fetchval("SELECT pg_try_advisory_lock($1)", _lock_key(name)):
                 led.add(name)
@@ -216,8 +232,13 @@ class ProjectionRunner:
     async def _catch_up_logged(self, name: str) -> None:
         try:
             await self.catch_up(name)
-        except (asyncpg.PostgresError, OSError):
-            # A database hiccup must not kill the worker; the position is unchanged and the
-            # next wake-up retries the same batch.
+        except asyncpg.PostgresError:
+            # A failed statement must not kill the worker; the batch rolled back, the position
+            # is unchanged and the next wake-up retries it.
             log.exception("projection %s failed to fold a batch; will retry", name)
             await asyncio.sleep(1.0)
+
+
+async def _close_quietly(conn: asyncpg.Connection) -> None:
+    with contextlib.suppress(asyncpg.InterfaceError, OSError):
+        await conn.close(timeout=2)

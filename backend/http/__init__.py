@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar import Router
+
 from backend.http.auth import auth_route_handlers
 from backend.http.grid import GridController
 from backend.http.health import HealthController
@@ -16,6 +18,12 @@ __all__ = ["route_handlers"]
 
 
 def route_handlers(settings: Settings) -> list[Any]:
+    # JSON bodies are capped app-wide (settings.max_body_bytes); ledger files get their own cap.
+    imports = Router(
+        path="/",
+        route_handlers=[LedgerImportController],
+        request_max_body_size=settings.max_import_bytes,
+    )
     # auth_route_handlers adds DevLoginController only if dev_login and settings.embedded.
     return [
         HealthController,
@@ -23,5 +31,5 @@ def route_handlers(settings: Settings) -> list[Any]:
         GridController,
         StaffController,
         HouseholdController,
-        LedgerImportController,
+        imports,
     ]

@@ -16,9 +16,10 @@ import asyncio
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
-import requests  # type: ignore[import-untyped]
+import requests
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from schemathesis import APIOperation, Case, CheckFunction, GenerationMode
@@ -30,7 +31,8 @@ _REQUEST_KEYS = frozenset(
     {"method", "url", "headers", "params", "cookies", "json", "data", "files", "auth"}
 )
 _PATH_PARAM = re.compile(r"\{([^}/:]+)")
-_BODY_PREVIEW = 600
+_BODY_PREVIEW = 400
+_MESSAGE_LINES = 12
 _SEND_TIMEOUT = 60.0
 
 
@@ -47,9 +49,13 @@ class Finding:
     seen: int = 1
 
     def render(self) -> str:
+        lines = self.message.strip().splitlines()
+        if len(lines) > _MESSAGE_LINES:
+            lines = [*lines[:_MESSAGE_LINES], "…"]
+        message = "\n".join(f"    {line}" for line in lines)
         return (
             f"[{self.check}] {self.title} — HTTP {self.status} (seen {self.seen}x)\n"
-            f"    {self.message.strip().replace(chr(10), chr(10) + '    ')}\n"
+            f"{message}\n"
             f"    request: {self.request}\n"
             f"    response: {self.body}"
         )
@@ -70,14 +76,14 @@ class RunReport:
         return "\n\n".join([head, *(f.render() for f in self.findings.values())])
 
 
-def path_parameter_names(operation: APIOperation) -> list[str]:
+def path_parameter_names(operation: APIOperation[Any, Any, Any, Any]) -> list[str]:
     return _PATH_PARAM.findall(operation.path)
 
 
 def send_case(
     client: httpx.AsyncClient,
     loop: asyncio.AbstractEventLoop,
-    case: Case,
+    case: Case[Any],
     headers: Mapping[str, str],
 ) -> httpx.Response:
     """Serialise ``case`` exactly as schemathesis' own transport would, send it on ``loop``.
@@ -88,9 +94,18 @@ def send_case(
     unknown = set(kwargs) - _REQUEST_KEYS
     assert not unknown, f"schemathesis produced request arguments this helper ignores: {unknown}"
     prepared = requests.Request(**kwargs).prepare()
-    sent_headers = {k: v for k, v in prepared.headers.items() if k.lower() != "content-length"}
+    assert prepared.method is not None
+    assert prepared.url is not None
+    sent_headers = [
+        (k, v if isinstance(v, str) else v.decode("latin-1"))
+        for k, v in prepared.headers.items()
+        if k.lower() != "content-length"
+    ]
+    body = prepared.body
+    content = body.encode() if isinstance(body, str) else body
+    assert content is None or isinstance(content, bytes), type(content)
     coroutine = client.request(
-        prepared.method, prepared.url, headers=sent_headers, content=prepared.body or b""
+        prepared.method, prepared.url, headers=sent_headers, content=content or b""
     )
     response: httpx.Response = asyncio.run_coroutine_threadsafe(coroutine, loop).result(
         timeout=_SEND_TIMEOUT
@@ -113,7 +128,12 @@ def _describe(response: httpx.Response) -> str:
     if len(body) > _BODY_PREVIEW:
         shown += "…"
     ctype = request.headers.get("content-type")
-    parts = [f"{request.method} {request.url.raw_path.decode('ascii', 'replace')}"]
+    target = request.url.raw_path.decode("ascii", "replace")
+    if len(target) > _BODY_PREVIEW:
+        target = target[:_BODY_PREVIEW] + "…"
+    parts = [f"{request.method} {target}"]
+    if "authorization" not in request.headers:
+        parts.append("(no Authorization header)")
     if ctype:
         parts.append(f"content-type={ctype}")
     if shown:
@@ -123,7 +143,7 @@ def _describe(response: httpx.Response) -> str:
 
 def _record(report: RunReport, response: httpx.Response, group: FailureGroup) -> None:
     for failure in group.exceptions:
-        check = "/".join(type(failure).checks) or type(failure).__name__
+        check = next(iter(type(failure).checks), type(failure).__name__)
         # One finding per check, status and failure kind; the message may carry varying values.
         key = (check, response.status_code, failure.title)
         known = report.findings.get(key)
@@ -142,7 +162,7 @@ def _record(report: RunReport, response: httpx.Response, group: FailureGroup) ->
 
 def fuzz_operation(
     *,
-    operation: APIOperation,
+    operation: APIOperation[Any, Any, Any, Any],
     client: httpx.AsyncClient,
     loop: asyncio.AbstractEventLoop,
     headers: Mapping[str, str],
@@ -190,7 +210,7 @@ def fuzz_operation(
         report_multiple_bugs=False,
     )
     @given(case=st.one_of(strategies))
-    def run(case: Case) -> None:
+    def run(case: Case[Any]) -> None:
         sent = dict(headers)
         response = send_case(client, loop, case, sent)
         report.examples += 1
