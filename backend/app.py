@@ -17,6 +17,7 @@ from backend.bootstrap import Container, container_lifespan
 from backend.errors import exception_handlers
 from backend.http import route_handlers
 from backend.http.guards import SECURITY_SCHEMES
+from backend.http.wire import close_request_schemas
 from backend.settings import Settings
 
 __all__ = ["create_app", "create_app_for"]
@@ -61,7 +62,7 @@ def create_app_for(container: Container) -> Litestar:
 
 
 def _litestar(settings: Settings, *, lifespan: list[Any]) -> Litestar:
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers(settings),
         lifespan=lifespan,
         dependencies={"container": Provide(provide_container, sync_to_thread=False)},
@@ -76,3 +77,5 @@ def _litestar(settings: Settings, *, lifespan: list[Any]) -> Litestar:
         ),
         debug=False,
     )
+    close_request_schemas(app)
+    return app

@@ -148,11 +148,9 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _errcodes(args: argparse.Namespace) -> int:
-    from backend.errors import ERRCODES
+    from backend.errors import errcode_table
 
-    print("| errcode | HTTP | meaning |\n|---|---|---|")
-    for code, (status, meaning) in sorted(ERRCODES.items()):
-        print(f"| {code} | {status} | {meaning} |")
+    print(errcode_table(), end="")
     return 0
 
 

@@ -20,7 +20,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from events import errors as domain
 
-__all__ = ["ERRCODES", "ApiError", "exception_handlers"]
+__all__ = ["ERRCODES", "ApiError", "errcode_table", "exception_handlers"]
 
 # errcode -> (HTTP status, meaning). Never renumber: phones in the field compare these.
 ERRCODES: dict[int, tuple[int, str]] = {
@@ -29,7 +29,6 @@ ERRCODES: dict[int, tuple[int, str]] = {
     40010: (400, "invalid value for a domain field"),
     40011: (400, "invalid grid code for its level or parent"),
     40020: (400, "ledger file unreadable, missing columns or too many rows"),
-    40021: (422, "ledger file has bad rows; nothing was imported"),
     40101: (401, "access token malformed or missing"),
     40102: (401, "access token signature invalid"),
     40103: (401, "access token expired"),
@@ -50,6 +49,7 @@ ERRCODES: dict[int, tuple[int, str]] = {
     40911: (409, "already exists"),
     40920: (409, "stale or impossible base version"),
     41300: (413, "request body too large"),
+    42210: (422, "ledger file has bad rows; nothing was imported"),
     42910: (429, "WeChat rate limit; retry later"),
     50000: (500, "internal error"),
     50210: (502, "WeChat answered with an unexpected error"),
@@ -57,6 +57,14 @@ ERRCODES: dict[int, tuple[int, str]] = {
     50311: (503, "WeChat unreachable; retry later"),
     50320: (503, "a backing service is unavailable"),
 }
+
+
+def errcode_table() -> str:
+    """The table as Markdown (docs/errcodes.md holds this, checked by a test)."""
+    rows = [
+        f"| {code} | {status} | {meaning} |" for code, (status, meaning) in sorted(ERRCODES.items())
+    ]
+    return "\n".join(["| errcode | HTTP | meaning |", "|---|---|---|", *rows]) + "\n"
 
 
 class ApiError(Exception):

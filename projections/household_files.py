@@ -138,7 +138,8 @@ def masked_file(doc: dict[str, Any], *, role: str, need_to_know: bool, on: date)
     """The file as ``role`` may see it: persons masked, the household phone too."""
     out = dict(doc)
     out["persons"] = [
-        mask_person(p, role=role, need_to_know=need_to_know, on=on) for p in doc["persons"].values()
+        mask_person(p, role=role, need_to_know=need_to_know, on=on)
+        for p in sorted(doc["persons"].values(), key=_family_order)
     ]
     masked = mask_person(
         {"phone": doc["phone"], "address": doc["address"]},
@@ -149,6 +150,11 @@ def masked_file(doc: dict[str, Any], *, role: str, need_to_know: bool, on: date)
     out["phone"], out["address"] = masked.get("phone"), masked.get("address")
     out["conflicts"] = [_masked_conflict(c) for c in doc["conflicts"]]
     return out
+
+
+def _family_order(person: dict[str, Any]) -> tuple[bool, str, str]:
+    """户主 first, then the eldest; stable for persons without a birth date."""
+    return person["relation"] != "户主", person.get("birth_date") or "9999", person["person_id"]
 
 
 def _masked_conflict(conflict: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from projections.engine import Recorded
 
 __all__ = [
     "StaffRosterProjection",
+    "assignments_of",
     "get_staff",
     "list_staff",
     "staff_by_binding_code_hash",
@@ -133,6 +134,19 @@ async def get_staff(
     conn: asyncpg.Pool | asyncpg.Connection, staff_id: UUID
 ) -> asyncpg.Record | None:
     return await conn.fetchrow(f"SELECT {_COLUMNS} FROM staff s WHERE s.id = $1", staff_id)
+
+
+async def assignments_of(
+    conn: asyncpg.Pool | asyncpg.Connection, staff_id: UUID
+) -> list[asyncpg.Record]:
+    """Every role and scope the staff member held, oldest first; ``effective_to`` exclusive."""
+    return list(
+        await conn.fetch(
+            "SELECT role, scope_unit_id, effective_from, lead(effective_from) OVER (ORDER BY "
+            "version) AS effective_to FROM staff_assignments WHERE staff_id = $1 ORDER BY version",
+            staff_id,
+        )
+    )
 
 
 async def staff_by_openid_hash(

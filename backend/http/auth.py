@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from backend.http.deps import ContainerDep
 from backend.http.guards import BEARER, ActorDep, ErrorBody, actor_dependency
+from backend.http.wire import RequestBody
 from backend.services.auth import TokenPair, auth_service
 from backend.settings import Settings
 
@@ -47,23 +48,23 @@ BindingCode = Annotated[
 RefreshToken = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 
-class WxLoginBody(msgspec.Struct, kw_only=True):
+class WxLoginBody(RequestBody):
     code: WxCode
     device_id: DeviceId
     binding_code: BindingCode | None = None
 
 
-class RefreshBody(msgspec.Struct, kw_only=True):
+class RefreshBody(RequestBody):
     refresh_token: RefreshToken
     device_id: DeviceId
 
 
-class UnbindDeviceBody(msgspec.Struct, kw_only=True):
+class UnbindDeviceBody(RequestBody):
     staff_id: UUID
     device_id: DeviceId
 
 
-class DevLoginBody(msgspec.Struct, kw_only=True):
+class DevLoginBody(RequestBody):
     staff_id: UUID
     device_id: DeviceId
 

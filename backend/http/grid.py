@@ -13,6 +13,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from backend.errors import ApiError
 from backend.http.deps import ContainerDep
 from backend.http.guards import BEARER, ActorDep, actor_dependency
+from backend.http.wire import RequestBody
 from backend.services.grid import GridService
 from backend.services.scope import require_unit_in_scope
 from projections import grid_tree
@@ -35,7 +36,7 @@ class GridUnitView(msgspec.Struct, kw_only=True):
     path: list[UUID]
 
 
-class CreateGridUnit(msgspec.Struct, kw_only=True):
+class CreateGridUnit(RequestBody):
     code: Annotated[str, msgspec.Meta(pattern=r"^\d{12,17}$")]
     name: Name
     level: Annotated[int, msgspec.Meta(ge=2, le=4)]
@@ -43,17 +44,17 @@ class CreateGridUnit(msgspec.Struct, kw_only=True):
     effective_from: date | None = None
 
 
-class RenameGridUnit(msgspec.Struct, kw_only=True):
+class RenameGridUnit(RequestBody):
     name: Name
     effective_from: date | None = None
 
 
-class MoveGridUnit(msgspec.Struct, kw_only=True):
+class MoveGridUnit(RequestBody):
     new_parent_id: UUID
     effective_from: date | None = None
 
 
-class RetireGridUnit(msgspec.Struct, kw_only=True):
+class RetireGridUnit(RequestBody):
     reason: Reason
     effective_from: date | None = None
 

@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 
 import msgspec
 
+from backend.http.wire import RequestBody
 from events.household_fields import FieldChange, PersonRecord
 
 __all__ = [
@@ -34,7 +35,7 @@ Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Value = Annotated[str, msgspec.Meta(max_length=1000)]
 
 
-class NewPerson(msgspec.Struct, kw_only=True):
+class NewPerson(RequestBody):
     name: Text64
     gender: Gender
     relation: Relation
@@ -50,7 +51,7 @@ class NewPerson(msgspec.Struct, kw_only=True):
 AddPerson = NewPerson
 
 
-class RegisterHousehold(msgspec.Struct, kw_only=True):
+class RegisterHousehold(RequestBody):
     household_no: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
     grid_id: UUID
     address: Text200
@@ -61,35 +62,35 @@ class RegisterHousehold(msgspec.Struct, kw_only=True):
     effective_from: date | None = None
 
 
-class Change(msgspec.Struct, kw_only=True):
+class Change(RequestBody):
     path: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     value: Value | None
 
 
-class UpdateHousehold(msgspec.Struct, kw_only=True):
+class UpdateHousehold(RequestBody):
     base_version: Annotated[int, msgspec.Meta(ge=1, le=2_147_483_647)]
     changes: Annotated[list[Change], msgspec.Meta(min_length=1, max_length=50)]
     client_time: datetime | None = None
 
 
-class ResolveConflict(msgspec.Struct, kw_only=True):
+class ResolveConflict(RequestBody):
     value: Value | None
 
 
-class RemovePerson(msgspec.Struct, kw_only=True):
+class RemovePerson(RequestBody):
     reason: Literal["deceased", "moved_out", "other"]
 
 
-class TagPerson(msgspec.Struct, kw_only=True):
+class TagPerson(RequestBody):
     tag: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 
 
-class MoveHousehold(msgspec.Struct, kw_only=True):
+class MoveHousehold(RequestBody):
     grid_id: UUID
     effective_from: date | None = None
 
 
-class DissolveHousehold(msgspec.Struct, kw_only=True):
+class DissolveHousehold(RequestBody):
     reason: Text200
     effective_from: date | None = None
 

@@ -13,6 +13,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from backend.http.deps import ContainerDep
 from backend.http.grid import Name, Reason, today
 from backend.http.guards import BEARER, ActorDep, actor_dependency
+from backend.http.wire import RequestBody
 from backend.services.staff import StaffService
 from projections import staff_roster
 
@@ -34,6 +35,14 @@ class StaffView(msgspec.Struct, kw_only=True):
     wechat_bound: bool
 
 
+class AssignmentView(msgspec.Struct, kw_only=True):
+    role: str
+    scope_unit_id: UUID
+    effective_from: date
+    effective_to: date | None
+    """Exclusive; ``None`` for the current assignment (or the last one before relief)."""
+
+
 class StaffPage(msgspec.Struct, kw_only=True):
     total: int
     limit: int
@@ -41,7 +50,7 @@ class StaffPage(msgspec.Struct, kw_only=True):
     items: list[StaffView]
 
 
-class AppointStaff(msgspec.Struct, kw_only=True):
+class AppointStaff(RequestBody):
     name: Name
     work_phone: Annotated[str, msgspec.Meta(pattern=r"^[0-9+\-]{5,20}$")]
     role: Role
@@ -49,13 +58,13 @@ class AppointStaff(msgspec.Struct, kw_only=True):
     effective_from: date | None = None
 
 
-class ReassignStaff(msgspec.Struct, kw_only=True):
+class ReassignStaff(RequestBody):
     role: Role
     scope_unit_id: UUID
     effective_from: date | None = None
 
 
-class RelieveStaff(msgspec.Struct, kw_only=True):
+class RelieveStaff(RequestBody):
     reason: Reason
     effective_from: date | None = None
 
@@ -100,6 +109,18 @@ class StaffController(Controller):
         self, container: ContainerDep, actor: ActorDep, staff_id: FromPath[UUID]
     ) -> StaffView:
         return view(await StaffService(container).get_in_scope(actor, staff_id))
+
+    @get(
+        "/{staff_id:uuid}/assignments",
+        operation_id="listStaffAssignments",
+        summary="Every role and scope a staff member held, with dates",
+    )
+    async def assignments(
+        self, container: ContainerDep, actor: ActorDep, staff_id: FromPath[UUID]
+    ) -> list[AssignmentView]:
+        await StaffService(container).get_in_scope(actor, staff_id)
+        rows = await staff_roster.assignments_of(container.pool, staff_id)
+        return [AssignmentView(**dict(r)) for r in rows]
 
     @post(operation_id="appointStaff", summary="Appoint a staff member with a role and scope")
     async def appoint(

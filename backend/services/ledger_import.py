@@ -87,7 +87,7 @@ class LedgerImportService:
         errors = [*parsed.errors, *errors]
         if errors and not allow_partial:
             raise ApiError(
-                40021,
+                42210,
                 f"{len(errors)} problem(s) in the file; nothing was imported",
                 errors=[msgspec.to_builtins(e) for e in errors],
             )
@@ -214,7 +214,7 @@ class LedgerImportService:
             )
         if errors and not allow_partial:
             raise ApiError(
-                40021,
+                42210,
                 f"{len(errors)} problem(s) in the file; nothing was imported",
                 errors=[msgspec.to_builtins(e) for e in errors],
             )
