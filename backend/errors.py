@@ -7,6 +7,7 @@ errcode and are given an HTTP status by class.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import Request, Response
@@ -22,6 +23,8 @@ from events import errors as domain
 
 __all__ = ["ERRCODES", "ApiError", "errcode_table", "exception_handlers"]
 
+log = logging.getLogger(__name__)
+
 # errcode -> (HTTP status, meaning). Never renumber: phones in the field compare these.
 ERRCODES: dict[int, tuple[int, str]] = {
     40000: (400, "malformed request: invalid JSON, wrong types or unknown fields"),
@@ -29,6 +32,9 @@ ERRCODES: dict[int, tuple[int, str]] = {
     40010: (400, "invalid value for a domain field"),
     40011: (400, "invalid grid code for its level or parent"),
     40020: (400, "ledger file unreadable, missing columns or too many rows"),
+    40050: (400, "declared sha256 does not match the uploaded bytes"),
+    40051: (400, "malformed or truncated multipart upload"),
+    40052: (400, "form field sha256 missing or not 64 lowercase hex"),
     40101: (401, "access token malformed or missing"),
     40102: (401, "access token signature invalid"),
     40103: (401, "access token expired"),
@@ -49,7 +55,11 @@ ERRCODES: dict[int, tuple[int, str]] = {
     40911: (409, "already exists"),
     40920: (409, "stale or impossible base version"),
     41300: (413, "request body too large"),
+    41310: (413, "photo too large"),
+    41510: (415, "not a JPEG, PNG, WebP or HEIC/HEIF image (judged by its bytes)"),
     42210: (422, "ledger file has bad rows; nothing was imported"),
+    42250: (422, "no public copy for HEIC/HEIF photos (no safe metadata stripper)"),
+    42251: (422, "stored photo is malformed; no public copy could be made"),
     42910: (429, "WeChat rate limit; retry later"),
     50000: (500, "internal error"),
     50210: (502, "WeChat answered with an unexpected error"),
@@ -125,7 +135,9 @@ def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, A
     return _body(exc.status_code * 100, str(exc.detail), exc.status_code)
 
 
-def _internal(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    # The caller gets no internals; the log gets everything (a 500 is always our bug).
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _body(50000, "internal error", HTTP_500_INTERNAL_SERVER_ERROR)
 
 

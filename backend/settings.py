@@ -56,6 +56,8 @@ class Settings:
     """``GRIDLEDGER_MAX_BODY_BYTES``: limit for JSON bodies."""
     max_import_bytes: int = 20 * 1_048_576
     """``GRIDLEDGER_MAX_IMPORT_BYTES``: limit for ledger import files."""
+    max_media_bytes: int = 20 * 1_048_576
+    """``GRIDLEDGER_MAX_MEDIA_BYTES``: limit for a photo upload (the whole multipart body)."""
 
     @property
     def embedded_database(self) -> bool:
@@ -116,4 +118,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ),
         max_body_bytes=int(e.get("GRIDLEDGER_MAX_BODY_BYTES", str(1_048_576))),
         max_import_bytes=int(e.get("GRIDLEDGER_MAX_IMPORT_BYTES", str(20 * 1_048_576))),
+        max_media_bytes=int(e.get("GRIDLEDGER_MAX_MEDIA_BYTES", str(20 * 1_048_576))),
     )

@@ -199,8 +199,11 @@ class ProjectionRunner:
         while not stop.is_set():
             try:
                 await self._lead_and_fold(stop, database_url)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
-                log.warning("projection worker lost the database; reconnecting", exc_info=True)
+            except Exception:
+                # Whatever broke (a lost session, a driver in a bad state, a bug in a fold),
+                # the worker must outlive it: the positions did not move past what committed,
+                # so reconnecting and folding again loses nothing and repeats nothing.
+                log.warning("projection worker failed; reconnecting", exc_info=True)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=1.0)
 
@@ -232,11 +235,13 @@ class ProjectionRunner:
     async def _catch_up_logged(self, name: str) -> None:
         try:
             await self.catch_up(name)
-        except asyncpg.PostgresError:
-            # A failed statement must not kill the worker; the batch rolled back, the position
-            # is unchanged and the next wake-up retries it.
+        except (asyncpg.InterfaceError, OSError):
+            raise  # the connection is gone: let run() reconnect
+        except Exception:
+            # One projection failing on an event must not stall the others: its batch rolled
+            # back, its position is unchanged (its lag shows at /health), and the next wake-up
+            # retries it.
             log.exception("projection %s failed to fold a batch; will retry", name)
-            await asyncio.sleep(1.0)
 
 
 async def _close_quietly(conn: asyncpg.Connection) -> None:

@@ -19,7 +19,9 @@ Doc = dict[str, Any]
 
 
 def _plain(value: Any) -> Any:
-    return msgspec.to_builtins(value)
+    # Through JSON, so a document folded in memory has exactly the shape (lists, ISO dates) of
+    # one loaded back from the jsonb column: a batch may register and then tag a person.
+    return msgspec.json.decode(msgspec.json.encode(value))
 
 
 def _trail(doc: Doc, e: Any, kind: str, **summary: Any) -> None:

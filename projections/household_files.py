@@ -118,18 +118,22 @@ async def list_files(
     q: str | None,
     limit: int,
     offset: int,
+    search_names: bool,
 ) -> tuple[int, list[dict[str, Any]]]:
+    """``q`` matches the 户编号 exactly; with ``search_names`` also the head's name (prefix) and
+    the address (substring). Roles that see names masked must not search them: a hit would
+    confirm the unmasked value."""
     where = (
         "FROM household_files h JOIN grid_units u ON u.id = h.grid_id "
         "WHERE u.path @> ARRAY[$1]::uuid[] AND ($2::uuid IS NULL OR u.path @> ARRAY[$2]"
         "::uuid[]) AND ($3::text IS NULL OR h.status = $3) AND ($4::text IS NULL OR "
-        "h.tags @> ARRAY[$4]) AND ($5::text IS NULL OR h.household_no = $5 OR "
-        "h.head_name LIKE $5 || '%' OR h.doc->>'address' LIKE '%' || $5 || '%')"
+        "h.tags @> ARRAY[$4]) AND ($5::text IS NULL OR h.household_no = $5 OR ($6 AND ("
+        "starts_with(h.head_name, $5) OR strpos(h.doc->>'address', $5) > 0)))"
     )
-    args = (scope_unit_id, grid_id, status, tag, q)
+    args = (scope_unit_id, grid_id, status, tag, q, search_names)
     total = await conn.fetchval(f"SELECT count(*) {where}", *args)
     rows = await conn.fetch(
-        f"SELECT h.doc {where} ORDER BY h.household_no LIMIT $6 OFFSET $7", *args, limit, offset
+        f"SELECT h.doc {where} ORDER BY h.household_no LIMIT $7 OFFSET $8", *args, limit, offset
     )
     return int(total), [dict(json.loads(r["doc"])) for r in rows]
 

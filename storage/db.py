@@ -49,6 +49,29 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     );
     """,
     ),
+    (
+        2,
+        """
+    CREATE TABLE media_objects (
+        sha256 text PRIMARY KEY CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+        size bigint NOT NULL CHECK (size > 0),
+        mime text NOT NULL,
+        uploaded_by uuid NOT NULL,
+        uploader_scope_unit_id uuid NOT NULL,
+        uploaded_at timestamptz NOT NULL DEFAULT now(),
+        public_copy_key text
+    );
+    CREATE TABLE media_access_log (
+        id bigserial PRIMARY KEY,
+        at timestamptz NOT NULL DEFAULT now(),
+        staff_id uuid NOT NULL,
+        sha256 text NOT NULL REFERENCES media_objects (sha256),
+        purpose text NOT NULL
+    );
+    CREATE INDEX media_access_log_sha256 ON media_access_log (sha256, at);
+    CREATE INDEX media_access_log_staff ON media_access_log (staff_id, at);
+    """,
+    ),
 )
 
 

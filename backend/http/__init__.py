@@ -11,6 +11,7 @@ from backend.http.grid import GridController
 from backend.http.health import HealthController
 from backend.http.households import HouseholdController
 from backend.http.imports import LedgerImportController
+from backend.http.media import MediaController
 from backend.http.staff import StaffController
 from backend.settings import Settings
 
@@ -24,6 +25,12 @@ def route_handlers(settings: Settings) -> list[Any]:
         route_handlers=[LedgerImportController],
         request_max_body_size=settings.max_import_bytes,
     )
+    # Photos are streamed, never buffered; the cap ends the stream early (41310).
+    media = Router(
+        path="/",
+        route_handlers=[MediaController],
+        request_max_body_size=settings.max_media_bytes,
+    )
     # auth_route_handlers adds DevLoginController only if dev_login and settings.embedded.
     return [
         HealthController,
@@ -32,4 +39,5 @@ def route_handlers(settings: Settings) -> list[Any]:
         StaffController,
         HouseholdController,
         imports,
+        media,
     ]

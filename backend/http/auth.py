@@ -7,12 +7,12 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from backend.http.deps import ContainerDep
-from backend.http.guards import BEARER, ActorDep, ErrorBody, actor_dependency
+from backend.http.guards import BEARER, ActorDep, actor_dependency
+from backend.http.responses import error_responses
 from backend.http.wire import RequestBody
 from backend.services.auth import TokenPair, auth_service
 from backend.settings import Settings
@@ -80,22 +80,7 @@ class Me(msgspec.Struct, kw_only=True):
     scope_unit_id: UUID
 
 
-def _errors(*codes: int) -> dict[int, ResponseSpec]:
-    meaning = {
-        400: "Malformed body (errcode 40000)",
-        401: "Not authenticated (errcode 401xx)",
-        403: "Forbidden (errcode 403xx)",
-        404: "No such staff member (40400)",
-        429: "WeChat rate limit (42910)",
-        502: "WeChat error (50210)",
-        503: "WeChat unavailable (503xx)",
-    }
-    return {
-        c: ResponseSpec(ErrorBody, description=meaning[c], generate_examples=False) for c in codes
-    }
-
-
-_WX_ERRORS: Final = _errors(400, 401, 403, 429, 502, 503)
+_WX_ERRORS: Final = error_responses(400, 401, 403, 429, 502, 503)
 
 
 class AuthController(Controller):
@@ -117,7 +102,7 @@ class AuthController(Controller):
         "/refresh",
         operation_id="refreshToken",
         status_code=HTTP_200_OK,
-        responses=_errors(400, 401),
+        responses=error_responses(400, 401),
         summary="Rotate the refresh token for a new pair",
     )
     async def refresh(self, container: ContainerDep, data: JSONBody[RefreshBody]) -> TokenPair:
@@ -128,7 +113,7 @@ class AuthController(Controller):
         operation_id="logout",
         status_code=HTTP_204_NO_CONTENT,
         security=BEARER,
-        responses=_errors(401),
+        responses=error_responses(401),
         summary="Revoke this device's session",
     )
     async def logout(self, container: ContainerDep, actor: ActorDep) -> None:
@@ -139,7 +124,7 @@ class AuthController(Controller):
         operation_id="unbindDevice",
         status_code=HTTP_200_OK,
         security=BEARER,
-        responses=_errors(400, 401, 403, 404),
+        responses=error_responses(400, 401, 403, 404),
         summary="Revoke all sessions of a staff member on a device (self, or admin in scope)",
     )
     async def unbind_device(
@@ -155,7 +140,9 @@ class MeController(Controller):
     dependencies = actor_dependency
     security = BEARER
 
-    @get(operation_id="getMe", responses=_errors(401), summary="The caller's role and scope")
+    @get(
+        operation_id="getMe", responses=error_responses(401), summary="The caller's role and scope"
+    )
     async def me(self, actor: ActorDep) -> Me:
         return Me(
             staff_id=actor.staff_id,
@@ -174,7 +161,7 @@ class DevLoginController(Controller):
     @post(
         operation_id="devLogin",
         status_code=HTTP_200_OK,
-        responses=_errors(400, 401),
+        responses=error_responses(400, 401),
         summary="Development only: log in as an active staff member without WeChat",
     )
     async def dev_login(self, container: ContainerDep, data: JSONBody[DevLoginBody]) -> TokenPair:

@@ -13,6 +13,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from backend.errors import ApiError
 from backend.http.deps import ContainerDep
 from backend.http.guards import BEARER, ActorDep, actor_dependency
+from backend.http.responses import READ_ERRORS, WRITE_ERRORS
 from backend.http.wire import RequestBody
 from backend.services.grid import GridService
 from backend.services.scope import require_unit_in_scope
@@ -83,7 +84,7 @@ class GridController(Controller):
     dependencies = actor_dependency
     security = BEARER
 
-    @get(operation_id="listGridUnits", summary="Grid units in your scope")
+    @get(operation_id="listGridUnits", summary="Grid units in your scope", responses=READ_ERRORS)
     async def list_units(
         self,
         container: ContainerDep,
@@ -99,7 +100,12 @@ class GridController(Controller):
         )
         return [view(r) for r in rows]
 
-    @get("/{unit_id:uuid}", operation_id="getGridUnit", summary="One unit, now or as of a date")
+    @get(
+        "/{unit_id:uuid}",
+        operation_id="getGridUnit",
+        summary="One unit, now or as of a date",
+        responses=READ_ERRORS,
+    )
     async def get_unit(
         self,
         container: ContainerDep,
@@ -115,7 +121,11 @@ class GridController(Controller):
             raise ApiError(40400, "the unit did not exist on that date", as_of=str(as_of))
         return view({**dict(rows[0]), "path": []})
 
-    @post(operation_id="createGridUnit", summary="Create a village, grid or micro-grid")
+    @post(
+        operation_id="createGridUnit",
+        summary="Create a village, grid or micro-grid",
+        responses=WRITE_ERRORS,
+    )
     async def create(
         self,
         container: ContainerDep,
@@ -133,7 +143,12 @@ class GridController(Controller):
             )
         )
 
-    @post("/{unit_id:uuid}/rename", operation_id="renameGridUnit", status_code=200)
+    @post(
+        "/{unit_id:uuid}/rename",
+        operation_id="renameGridUnit",
+        status_code=200,
+        responses=WRITE_ERRORS,
+    )
     async def rename(
         self,
         container: ContainerDep,
@@ -147,7 +162,9 @@ class GridController(Controller):
             )
         )
 
-    @post("/{unit_id:uuid}/move", operation_id="moveGridUnit", status_code=200)
+    @post(
+        "/{unit_id:uuid}/move", operation_id="moveGridUnit", status_code=200, responses=WRITE_ERRORS
+    )
     async def move(
         self,
         container: ContainerDep,
@@ -164,7 +181,12 @@ class GridController(Controller):
             )
         )
 
-    @post("/{unit_id:uuid}/retire", operation_id="retireGridUnit", status_code=200)
+    @post(
+        "/{unit_id:uuid}/retire",
+        operation_id="retireGridUnit",
+        status_code=200,
+        responses=WRITE_ERRORS,
+    )
     async def retire(
         self,
         container: ContainerDep,

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import msgspec
 from litestar import Request
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.spec import SecurityRequirement, SecurityScheme
 
 from backend.errors import ApiError
 from backend.http.deps import ContainerDep
+from backend.http.responses import ErrorBody
 from backend.services.actor import Actor
 from backend.services.auth import auth_service
 
@@ -42,13 +42,6 @@ SECURITY_SCHEMES: Final[dict[str, SecurityScheme]] = {
     ),
 }
 """For ``OpenAPIConfig(components=Components(security_schemes=SECURITY_SCHEMES))``."""
-
-
-class ErrorBody(msgspec.Struct, kw_only=True):
-    """The error body every failure carries (see ``backend.errors.ERRCODES``)."""
-
-    errcode: int
-    errmsg: str
 
 
 async def provide_actor(request: Request[Any, Any, Any], container: ContainerDep) -> Actor:

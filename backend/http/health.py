@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncpg
 import msgspec
 from anyio import to_thread
 from litestar import Controller, get
 
+from backend.errors import ApiError
 from backend.http.deps import ContainerDep
+from backend.http.responses import error_responses
 
 __all__ = ["HealthController", "HealthReport", "ProjectionLag"]
 
@@ -29,18 +32,25 @@ class HealthController(Controller):
     path = "/health"
     tags = ["health"]
 
-    @get(operation_id="getHealth", summary="Service health and projection lag")
+    @get(
+        operation_id="getHealth",
+        summary="Service health and projection lag",
+        responses=error_responses(503),
+    )
     async def health(self, container: ContainerDep) -> HealthReport:
-        head = await container.runner.head()
-        positions = await container.runner.positions()
         s3_ok = await to_thread.run_sync(container.objects.healthy)
+        try:
+            head = await container.runner.head()
+            positions = await container.runner.positions()
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            raise ApiError(
+                50320, "database unavailable", database=False, object_store=s3_ok
+            ) from None
+        if not s3_ok:
+            raise ApiError(50320, "object store unavailable", database=True, object_store=False)
         lags = [
             ProjectionLag(name=n, position=p, lag=head - p) for n, p in sorted(positions.items())
         ]
         return HealthReport(
-            status="ok" if s3_ok else "degraded",
-            database=True,
-            object_store=s3_ok,
-            head_position=head,
-            projections=lags,
+            status="ok", database=True, object_store=True, head_position=head, projections=lags
         )

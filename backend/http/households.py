@@ -27,6 +27,7 @@ from backend.http.household_schemas import (
     to_changes,
     to_record,
 )
+from backend.http.responses import READ_ERRORS, WRITE_ERRORS
 from backend.services.households import HouseholdService
 
 __all__ = ["HouseholdController"]
@@ -38,7 +39,11 @@ class HouseholdController(Controller):
     dependencies = actor_dependency
     security = BEARER
 
-    @get(operation_id="listHouseholds", summary="Household files in your scope, masked")
+    @get(
+        operation_id="listHouseholds",
+        summary="Household files in your scope, masked",
+        responses=READ_ERRORS,
+    )
     async def list_households(
         self,
         container: ContainerDep,
@@ -57,13 +62,22 @@ class HouseholdController(Controller):
             total=total, limit=limit, offset=offset, items=[file_view(d) for d in docs]
         )
 
-    @get("/{household_id:uuid}", operation_id="getHousehold", summary="One household file")
+    @get(
+        "/{household_id:uuid}",
+        operation_id="getHousehold",
+        summary="One household file",
+        responses=READ_ERRORS,
+    )
     async def get_household(
         self, container: ContainerDep, actor: ActorDep, household_id: FromPath[UUID]
     ) -> HouseholdFileView:
         return file_view(await HouseholdService(container).file_for(actor, household_id))
 
-    @post(operation_id="registerHousehold", summary="Register a household and its members")
+    @post(
+        operation_id="registerHousehold",
+        summary="Register a household and its members",
+        responses=WRITE_ERRORS,
+    )
     async def register(
         self,
         container: ContainerDep,
@@ -89,6 +103,7 @@ class HouseholdController(Controller):
         operation_id="updateHousehold",
         status_code=200,
         summary="Edit fields from a base version; races become recorded conflicts",
+        responses=WRITE_ERRORS,
     )
     async def update(
         self,
@@ -111,6 +126,7 @@ class HouseholdController(Controller):
         status_code=200,
         operation_id="resolveHouseholdConflict",
         summary="Choose the value of a conflict",
+        responses=WRITE_ERRORS,
     )
     async def resolve(
         self,
@@ -126,7 +142,12 @@ class HouseholdController(Controller):
             )
         )
 
-    @post("/{household_id:uuid}/persons", operation_id="addHouseholdPerson", status_code=200)
+    @post(
+        "/{household_id:uuid}/persons",
+        operation_id="addHouseholdPerson",
+        status_code=200,
+        responses=WRITE_ERRORS,
+    )
     async def add_person(
         self,
         container: ContainerDep,
@@ -142,6 +163,7 @@ class HouseholdController(Controller):
         "/{household_id:uuid}/persons/{person_id:uuid}/remove",
         status_code=200,
         operation_id="removeHouseholdPerson",
+        responses=WRITE_ERRORS,
     )
     async def remove_person(
         self,
@@ -161,6 +183,7 @@ class HouseholdController(Controller):
         "/{household_id:uuid}/persons/{person_id:uuid}/tag",
         status_code=200,
         operation_id="tagHouseholdPerson",
+        responses=WRITE_ERRORS,
     )
     async def tag(
         self,
@@ -180,6 +203,7 @@ class HouseholdController(Controller):
         "/{household_id:uuid}/persons/{person_id:uuid}/untag",
         status_code=200,
         operation_id="untagHouseholdPerson",
+        responses=WRITE_ERRORS,
     )
     async def untag(
         self,
@@ -195,7 +219,12 @@ class HouseholdController(Controller):
             )
         )
 
-    @post("/{household_id:uuid}/move", operation_id="moveHousehold", status_code=200)
+    @post(
+        "/{household_id:uuid}/move",
+        operation_id="moveHousehold",
+        status_code=200,
+        responses=WRITE_ERRORS,
+    )
     async def move(
         self,
         container: ContainerDep,
@@ -209,7 +238,12 @@ class HouseholdController(Controller):
             )
         )
 
-    @post("/{household_id:uuid}/dissolve", operation_id="dissolveHousehold", status_code=200)
+    @post(
+        "/{household_id:uuid}/dissolve",
+        operation_id="dissolveHousehold",
+        status_code=200,
+        responses=WRITE_ERRORS,
+    )
     async def dissolve(
         self,
         container: ContainerDep,

@@ -11,9 +11,12 @@ from litestar.params import MultipartBody
 from backend.errors import ApiError
 from backend.http.deps import ContainerDep
 from backend.http.guards import BEARER, ActorDep, actor_dependency
+from backend.http.responses import error_responses
 from backend.services.ledger_import import ImportOutcome, LedgerImportService
 
 __all__ = ["LedgerImportController"]
+
+IMPORT_ERRORS = error_responses(400, 401, 403, 409, 413, 422)
 
 
 @dataclass
@@ -32,6 +35,7 @@ class LedgerImportController(Controller):
         operation_id="importLedger",
         status_code=200,
         summary="Import households from an XLSX/CSV ledger (see docs/ledger-import.md)",
+        responses=IMPORT_ERRORS,
     )
     async def import_ledger(
         self,

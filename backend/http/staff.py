@@ -13,6 +13,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from backend.http.deps import ContainerDep
 from backend.http.grid import Name, Reason, today
 from backend.http.guards import BEARER, ActorDep, actor_dependency
+from backend.http.responses import READ_ERRORS, WRITE_ERRORS
 from backend.http.wire import RequestBody
 from backend.services.staff import StaffService
 from projections import staff_roster
@@ -84,7 +85,11 @@ class StaffController(Controller):
     dependencies = actor_dependency
     security = BEARER
 
-    @get(operation_id="listStaff", summary="Staff whose scope lies inside yours")
+    @get(
+        operation_id="listStaff",
+        summary="Staff whose scope lies inside yours",
+        responses=READ_ERRORS,
+    )
     async def list_staff(
         self,
         container: ContainerDep,
@@ -104,7 +109,12 @@ class StaffController(Controller):
         )
         return StaffPage(total=total, limit=limit, offset=offset, items=[view(r) for r in rows])
 
-    @get("/{staff_id:uuid}", operation_id="getStaff", summary="One staff member")
+    @get(
+        "/{staff_id:uuid}",
+        operation_id="getStaff",
+        summary="One staff member",
+        responses=READ_ERRORS,
+    )
     async def get_staff(
         self, container: ContainerDep, actor: ActorDep, staff_id: FromPath[UUID]
     ) -> StaffView:
@@ -114,6 +124,7 @@ class StaffController(Controller):
         "/{staff_id:uuid}/assignments",
         operation_id="listStaffAssignments",
         summary="Every role and scope a staff member held, with dates",
+        responses=READ_ERRORS,
     )
     async def assignments(
         self, container: ContainerDep, actor: ActorDep, staff_id: FromPath[UUID]
@@ -122,7 +133,11 @@ class StaffController(Controller):
         rows = await staff_roster.assignments_of(container.pool, staff_id)
         return [AssignmentView(**dict(r)) for r in rows]
 
-    @post(operation_id="appointStaff", summary="Appoint a staff member with a role and scope")
+    @post(
+        operation_id="appointStaff",
+        summary="Appoint a staff member with a role and scope",
+        responses=WRITE_ERRORS,
+    )
     async def appoint(
         self,
         container: ContainerDep,
@@ -140,7 +155,12 @@ class StaffController(Controller):
             )
         )
 
-    @post("/{staff_id:uuid}/reassign", operation_id="reassignStaff", status_code=200)
+    @post(
+        "/{staff_id:uuid}/reassign",
+        operation_id="reassignStaff",
+        status_code=200,
+        responses=WRITE_ERRORS,
+    )
     async def reassign(
         self,
         container: ContainerDep,
@@ -158,7 +178,12 @@ class StaffController(Controller):
             )
         )
 
-    @post("/{staff_id:uuid}/relieve", operation_id="relieveStaff", status_code=200)
+    @post(
+        "/{staff_id:uuid}/relieve",
+        operation_id="relieveStaff",
+        status_code=200,
+        responses=WRITE_ERRORS,
+    )
     async def relieve(
         self,
         container: ContainerDep,
@@ -172,7 +197,12 @@ class StaffController(Controller):
             )
         )
 
-    @post("/{staff_id:uuid}/binding-code", operation_id="issueBindingCode", status_code=201)
+    @post(
+        "/{staff_id:uuid}/binding-code",
+        operation_id="issueBindingCode",
+        status_code=201,
+        responses=WRITE_ERRORS,
+    )
     async def binding_code(
         self, container: ContainerDep, actor: ActorDep, staff_id: FromPath[UUID]
     ) -> BindingCodeIssued:

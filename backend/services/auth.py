@@ -311,6 +311,10 @@ class AuthService:
             claims = self._c.tokens.verify(token, now=now or self._clock())
         except TokenError as error:
             raise _api(error) from None
+        # The roster first: a relieved member is told so, not just that the session ended.
+        staff = await get_staff(self._pool, claims.staff_id)
+        if staff is None or staff["status"] != "active":
+            raise _relieved()
         session = await self._pool.fetchrow(
             "SELECT staff_id, device_id, revoked_at FROM device_sessions WHERE session_id = $1",
             claims.session_id,
@@ -322,9 +326,6 @@ class AuthService:
             or session["device_id"] != claims.device_id
         ):
             raise _revoked()
-        staff = await get_staff(self._pool, claims.staff_id)
-        if staff is None or staff["status"] != "active":
-            raise _relieved()
         return Actor(
             staff_id=staff["id"],
             name=staff["name"],

@@ -14,6 +14,7 @@ from backend.services.commands import CommandRunner
 from backend.services.scope import require_role, require_unit_in_scope
 from events.household import Household
 from events.household_fields import FieldChange, PersonRecord, RemovalReason
+from events.privacy import REVIEW_ROLES
 from projections import household_files
 
 __all__ = ["EDITORS", "RESOLVERS", "HouseholdService"]
@@ -165,6 +166,8 @@ class HouseholdService:
             q=q,
             limit=limit,
             offset=offset,
+            # Roles that see names masked must not search by them.
+            search_names=actor.role not in REVIEW_ROLES,
         )
         return total, [self.masked(actor, d) for d in docs]
 

@@ -1,8 +1,8 @@
 """Bulk import of an existing household ledger (一户一档) from XLSX or CSV.
 
 All-or-nothing by default: every bad row is reported with its row number and reason and
-nothing is written. The households of one import are saved in one event-store transaction, so
-a crash mid-way leaves no half import either. Re-importing is idempotent without bookkeeping:
+nothing is written; only a file that validates completely is written (in chunks, see
+``_save_in_chunks``). Re-importing is idempotent without bookkeeping:
 a household's id derives from its 户编号, and a household already in the ledger is compared
 with the file by the same content hash the parser computes — equal means "unchanged"; a
 difference is reported (the ledger has moved on; edits go through the ledger, not the file).
@@ -45,6 +45,7 @@ from events.meta import EventMeta
 __all__ = ["ImportOutcome", "LedgerImportService"]
 
 Status = Literal["created", "unchanged", "differs"]
+_SAVE_CHUNK = 500
 # The ledger speaks in codes, the domain in the 户籍 labels it records.
 _TO_DOMAIN_RELATION: dict[LedgerRelation, Relation] = {
     code: cast(Relation, label) for code, label in RELATION_LABELS.items()
@@ -220,8 +221,18 @@ class LedgerImportService:
             )
         if not new:
             return outcomes, 0, errors
-        recordings = self.container.event_log.save(*new)
-        return outcomes, int(recordings[-1].notification.id), errors
+        return outcomes, self._save_in_chunks(new), errors
+
+    def _save_in_chunks(self, households: list[Household]) -> int:
+        """Large saves deadlock in psycopg's pipeline mode (seen with ~6,000 events), so the
+        validated households go in chunks. A failure part-way leaves a prefix; re-importing
+        the same file completes it, because ids derive from 户编号 and equal households are
+        reported unchanged."""
+        position = 0
+        for start in range(0, len(households), _SAVE_CHUNK):
+            recordings = self.container.event_log.save(*households[start : start + _SAVE_CHUNK])
+            position = int(recordings[-1].notification.id)
+        return position
 
 
 def _parse(data: bytes, filename: str):  # type: ignore[no-untyped-def]
@@ -243,7 +254,7 @@ def _check_grids(
             errors.append(
                 RowError(
                     row_number=p.row_number,
-                    column="网格编码",
+                    column="grid_code",
                     reason="网格不存在、已撤销或不在您的范围内 "
                     "(grid unknown, retired or outside your scope)",
                 )

@@ -1,9 +1,11 @@
 """The auth API against real PostgreSQL, the projections and the code2Session stand-in.
 
-This module runs its own app, built exactly as ``gridledger serve`` builds the embedded default
-(settings without service URLs, URLs passed in), with WeChat pointed at the stand-in: that is
-the configuration in which dev-login is served. The shared session ``client`` has external
-service URLs, so it is used to check that dev-login is absent there.
+This module runs its own app over a second container, configured exactly as ``gridledger serve``
+configures the embedded default (settings without service URLs, URLs passed in), with WeChat
+pointed at the stand-in: that is the configuration in which dev-login is served. The container
+lives on the test loop like the session one and runs no projection worker of its own (the
+session container's worker folds the shared database). The shared session ``client`` has
+external service URLs, so it is used to check that dev-login is absent there.
 """
 
 from __future__ import annotations
@@ -15,14 +17,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
+import httpx
 import pytest
 from anyio import to_thread
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
-from backend.app import create_app
+from backend.app import create_app_for
 from backend.auth import hash_refresh_token, new_binding_code
-from backend.bootstrap import Container
+from backend.bootstrap import Container, container_lifespan
 from backend.services.auth import auth_service
 from backend.settings import Settings
 from events.grid import GridUnit
@@ -30,7 +31,13 @@ from events.meta import system_meta
 from events.staff import Staff
 from tests.support.wechat_standin import CODE_TTL_SECONDS, ManualClock, WeChatStandIn
 
-Client = AsyncTestClient[Litestar]
+
+class Client(httpx.AsyncClient):
+    """The module's HTTP client, carrying the container its app runs on."""
+
+    container: Container
+
+
 META = system_meta("test")
 T = TypeVar("T")
 
@@ -49,20 +56,29 @@ def standin(settings: Settings, clock: ManualClock) -> Iterator[WeChatStandIn]:
 
 
 @pytest.fixture(scope="module")
-async def api(settings: Settings, standin: WeChatStandIn) -> AsyncIterator[Client]:
+async def api(
+    settings: Settings, standin: WeChatStandIn, container: Container
+) -> AsyncIterator[Client]:
+    # ``container`` (the session's) runs the projection worker this module's app relies on.
     assert settings.database_url
     assert settings.s3_endpoint
     embedded = dataclasses.replace(
         settings, database_url=None, s3_endpoint=None, wechat_base_url=standin.base_url
     )
-    app = create_app(embedded, database_url=settings.database_url, s3_endpoint=settings.s3_endpoint)
-    async with AsyncTestClient(app=app) as test_client:
-        yield test_client
+    async with container_lifespan(
+        embedded,
+        database_url=settings.database_url,
+        s3_endpoint=settings.s3_endpoint,
+        run_workers=False,
+    ) as container:
+        transport = httpx.ASGITransport(app=create_app_for(container))
+        async with Client(transport=transport, base_url="http://testserver.local") as http:
+            http.container = container
+            yield http
 
 
 def _container(api: Client) -> Container:
-    found: Container = api.app.state.container
-    return found
+    return api.container
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +90,8 @@ def c(api: Client) -> Container:
 
 
 async def _on_app(api: Client, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-    """Run ``fn`` on the app's event loop: the test client serves the app from another thread,
-    and the container's pool and runner belong to that loop."""
-    return await to_thread.run_sync(lambda: api.blocking_portal.call(fn, *args))
+    """Run ``fn`` against the module app's container (it shares the test loop)."""
+    return await fn(*args)
 
 
 async def _save(api: Client, *aggregates: Any) -> None:

@@ -251,8 +251,8 @@ async def test_a_ledger_with_bad_rows_is_refused_whole_with_every_row_named(
     # when the admin imports it without opting into a partial import
     response = await upload(client, world.headers["admin"], write_ledger_xlsx(rows))
 
-    # then it is 422 40021 naming rows 3, 4 and 5 with a column and a reason each
-    assert outcome(response) == (422, 40021), response.text
+    # then it is 422 42210 naming rows 3, 4 and 5 with a column and a reason each
+    assert outcome(response) == (422, 42210), response.text
     errors = response.json()["errors"]
     assert sorted({e["row_number"] for e in errors}) == [3, 4, 5]
     by_row = {e["row_number"]: e for e in errors}
@@ -312,7 +312,7 @@ async def test_a_grid_code_outside_the_importers_scope_is_a_row_error(
     refused = await upload(client, world.headers["admin"], content)
 
     # then every row of the foreign and unknown grids is a grid_code error, nothing imported
-    assert outcome(refused) == (422, 40021), refused.text
+    assert outcome(refused) == (422, 42210), refused.text
     errors = refused.json()["errors"]
     assert sorted(e["row_number"] for e in errors) == [3, 4, 5]
     assert {e["column"] for e in errors} == {"grid_code"}

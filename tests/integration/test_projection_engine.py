@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
 
 import asyncpg
 import httpx
@@ -39,8 +38,9 @@ class CountingProjection:
                 raise RuntimeError("simulated crash inside a batch")
 
 
-async def _dump(pool: asyncpg.Pool, table: str) -> list[Any]:
-    return [tuple(r) for r in await pool.fetch(f"SELECT * FROM {table} ORDER BY 1")]
+async def _dump(pool: asyncpg.Pool, table: str) -> list[str]:
+    """Rows in a canonical order (history tables have no single-column order)."""
+    return sorted(repr(tuple(r)) for r in await pool.fetch(f"SELECT * FROM {table}"))
 
 
 async def test_rebuild_reproduces_every_read_model(
@@ -68,7 +68,8 @@ async def test_rebuild_reproduces_every_read_model(
 
     # then the tables hold exactly what they held before
     after = {t: await _dump(container.pool, t) for t in before}
-    assert after == before
+    for table, rows in before.items():
+        assert after[table] == rows, table
     assert before["grid_units"], "the world's units are there to compare"
     # and the live worker, its connection killed, reconnected and folds new events again
     renamed = await client.post(
@@ -96,7 +97,9 @@ async def test_two_folders_of_one_projection_apply_each_event_once(
 
     head = await container.runner.head()
     count = await container.pool.fetchval("SELECT count(*) FROM probe_events")
-    assert count == head
+    # Positions have gaps (a rolled-back insert still spends its sequence value), so compare
+    # with the rows in the log, not with the highest position.
+    assert count == await container.pool.fetchval("SELECT count(*) FROM gridledger_events")
     assert (await probe_a.positions())["probe_twice"] == head
 
 

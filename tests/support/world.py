@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 from anyio import to_thread
@@ -58,8 +59,9 @@ def _codes(rng: random.Random) -> dict[str, str]:
     }
 
 
-def _build(container: Container, codes: dict[str, str]) -> tuple[dict[str, GridUnit], int]:
-    meta, units = system_meta("tests"), {}
+def _build(container: Container, codes: dict[str, str]) -> tuple[dict[str, Any], int]:
+    meta = system_meta("tests")
+    units: dict[str, Any] = {}
     for key, parent_key, level, name in (
         ("town", None, 1, "测试镇"),
         ("village_a", "town", 2, "甲村"),
@@ -91,7 +93,7 @@ def _build(container: Container, codes: dict[str, str]) -> tuple[dict[str, GridU
         for key, (role, scope) in _ROLES.items()
     ]
     recordings = container.event_log.save(*units.values(), *staff)
-    units.update({f"staff:{k}": s for k, s in zip(_ROLES, staff, strict=True)})  # type: ignore[misc]
+    units.update({f"staff:{k}": s for k, s in zip(_ROLES, staff, strict=True)})
     return units, int(recordings[-1].notification.id)
 
 
