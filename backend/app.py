@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Litestar
@@ -35,7 +35,6 @@ def create_app(
     s3_endpoint: str,
     run_workers: bool = True,
     seed_demo: bool = False,
-    on_ready: Callable[[Container], None] | None = None,
 ) -> Litestar:
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -47,8 +46,6 @@ def create_app(
                 from backend.services.demo_seed import seed_demo_township
 
                 await seed_demo_township(c)
-            if on_ready is not None:
-                on_ready(c)
             yield
 
     return _litestar(settings, lifespan=[lifespan])

@@ -55,26 +55,14 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     import dataclasses
 
-    import uvicorn
-
-    from backend.app import create_app
-    from backend.runtime import embedded_services
+    from backend.server import serve
     from backend.settings import load_settings
 
     settings = load_settings()
     settings = dataclasses.replace(
         settings, host=args.host or settings.host, port=args.port or settings.port
     )
-    with embedded_services(settings) as urls:
-        app = create_app(
-            settings,
-            database_url=urls.database_url,
-            s3_endpoint=urls.s3_endpoint,
-            seed_demo=args.demo,
-            on_ready=lambda _: _announce(settings, demo=args.demo),
-        )
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
-    return 0
+    return serve(settings, demo=args.demo, announce=lambda: _announce(settings, demo=args.demo))
 
 
 def _announce(settings: Settings, *, demo: bool) -> None:

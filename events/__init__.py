@@ -93,6 +93,7 @@ from events.privacy import (
     mask_phone,
 )
 from events.reference import DEFAULT_CATEGORIES, CaseCategory, CategorySpec
+from events.reference_settings import CalendarOverrides, SlaRuleSet
 from events.sensitivity import (
     HOUSEHOLD_FIELDS,
     PERSON_FIELDS,
@@ -159,6 +160,7 @@ __all__ = [
     "AwardState",
     "BindingCode",
     "BindingCodeInvalid",
+    "CalendarOverrides",
     "CapReached",
     "Case",
     "CaseAction",
@@ -221,6 +223,7 @@ __all__ = [
     "SlaColour",
     "SlaPolicy",
     "SlaRule",
+    "SlaRuleSet",
     "Staff",
     "StaffRole",
     "Stage",
