@@ -95,10 +95,20 @@ class ProjectionRunner:
         value = await self.pool.fetchval(f"SELECT max(notification_id) FROM {EVENTS_TABLE}")
         return int(value or 0)
 
+    async def failing(self) -> dict[str, str]:
+        """Projections stopped at an event they cannot fold, with the error."""
+        rows = await self.pool.fetch(
+            "SELECT name, last_error FROM projection_positions WHERE last_error IS NOT NULL"
+        )
+        return {r["name"]: r["last_error"] for r in rows if r["name"] in self.projections}
+
     async def wait_for(self, position: int, *, timeout: float = 10.0) -> bool:
-        """Wait until every projection has folded ``position``; False on timeout."""
+        """Wait until every healthy projection has folded ``position``; False on timeout.
+
+        A failing projection is not waited for: it cannot advance until fixed, and every
+        writer would otherwise stall behind it (its lag and error show at /health)."""
         deadline = time.monotonic() + timeout
-        while min((await self.positions()).values(), default=position) < position:
+        while await self._behind(position):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
@@ -107,6 +117,13 @@ class ProjectionRunner:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._advanced.wait(), min(remaining, 0.2))
         return True
+
+    async def _behind(self, position: int) -> bool:
+        rows = await self.pool.fetch(
+            "SELECT name FROM projection_positions WHERE position < $1 AND last_error IS NULL",
+            position,
+        )
+        return any(r["name"] in self.projections for r in rows)
 
     async def catch_up(self, name: str) -> int:
         """Fold every event after the projection's position; returns how many rows were read."""
@@ -146,7 +163,8 @@ class ProjectionRunner:
             if batch:
                 await projection.apply(conn, batch)
             await conn.execute(
-                "UPDATE projection_positions SET position = $2, updated_at = now() WHERE name = $1",
+                "UPDATE projection_positions SET position = $2, updated_at = now(), "
+                "last_error = NULL, failed_at = NULL WHERE name = $1",
                 projection.name,
                 rows[-1]["notification_id"],
             )
@@ -155,15 +173,22 @@ class ProjectionRunner:
         return len(rows)
 
     async def rebuild(
-        self, name: str, *, progress: Callable[[int, int], Awaitable[None] | None] | None = None
+        self,
+        name: str,
+        *,
+        progress: Callable[[int, int], Awaitable[None] | None] | None = None,
+        wait: float = 0.0,
     ) -> int:
-        """Drop the projection's tables and fold the whole log again (needs its leader lock)."""
+        """Drop the projection's tables and fold the whole log again, as its leader.
+
+        ``wait`` seconds for a running worker to give up the lead (it is queued behind the
+        holder, so a worker reconnecting meanwhile cannot jump ahead); 0 fails at once."""
         projection = self.projections[name]
         async with self.pool.acquire() as lock_conn:
-            if not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", _lock_key(name)):
+            if not await _take_lock(lock_conn, _lock_key(name), wait=wait):
                 raise RuntimeError(
-                    f"projection {name!r} is being folded by a running worker; "
-                    "stop it or rebuild through that worker"
+                    f"projection {name!r} is being folded by a running worker; stop the server "
+                    "before rebuilding"
                 )
             try:
                 return await self._rebuild_locked(projection, progress)
@@ -237,11 +262,29 @@ class ProjectionRunner:
             await self.catch_up(name)
         except (asyncpg.InterfaceError, OSError):
             raise  # the connection is gone: let run() reconnect
-        except Exception:
+        except Exception as error:
             # One projection failing on an event must not stall the others: its batch rolled
             # back, its position is unchanged (its lag shows at /health), and the next wake-up
             # retries it.
             log.exception("projection %s failed to fold a batch; will retry", name)
+            await self.pool.execute(
+                "UPDATE projection_positions SET last_error = $2, failed_at = now() "
+                "WHERE name = $1",
+                name,
+                f"{type(error).__name__}: {error}"[:500],
+            )
+
+
+async def _take_lock(conn: asyncpg.Connection, key: int, *, wait: float) -> bool:
+    if wait <= 0:
+        return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", key))
+    try:
+        async with conn.transaction():  # SET LOCAL: the timeout ends with this transaction
+            await conn.execute(f"SET LOCAL lock_timeout = '{int(wait * 1000)}ms'")
+            await conn.execute("SELECT pg_advisory_lock($1)", key)
+    except asyncpg.LockNotAvailableError:
+        return False
+    return True
 
 
 async def _close_quietly(conn: asyncpg.Connection) -> None:

@@ -72,6 +72,15 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     CREATE INDEX media_access_log_staff ON media_access_log (staff_id, at);
     """,
     ),
+    (
+        3,
+        """
+    -- A projection that fails on an event stops at it (nothing is skipped); the error is kept
+    -- here so health shows it and writers stop waiting for a read model that cannot advance.
+    ALTER TABLE projection_positions ADD COLUMN last_error text;
+    ALTER TABLE projection_positions ADD COLUMN failed_at timestamptz;
+    """,
+    ),
 )
 
 

@@ -18,6 +18,8 @@ class ProjectionLag(msgspec.Struct, kw_only=True):
     name: str
     position: int
     lag: int
+    error: str | None = None
+    """Set while the projection is stopped at an event it cannot fold."""
 
 
 class HealthReport(msgspec.Struct, kw_only=True):
@@ -42,6 +44,7 @@ class HealthController(Controller):
         try:
             head = await container.runner.head()
             positions = await container.runner.positions()
+            failing = await container.runner.failing()
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             raise ApiError(
                 50320, "database unavailable", database=False, object_store=s3_ok
@@ -49,8 +52,13 @@ class HealthController(Controller):
         if not s3_ok:
             raise ApiError(50320, "object store unavailable", database=True, object_store=False)
         lags = [
-            ProjectionLag(name=n, position=p, lag=head - p) for n, p in sorted(positions.items())
+            ProjectionLag(name=n, position=p, lag=head - p, error=failing.get(n))
+            for n, p in sorted(positions.items())
         ]
         return HealthReport(
-            status="ok", database=True, object_store=True, head_position=head, projections=lags
+            status="degraded" if failing else "ok",
+            database=True,
+            object_store=True,
+            head_position=head,
+            projections=lags,
         )

@@ -14,7 +14,29 @@ __all__ = ["RequestBody", "close_request_schemas"]
 
 
 class RequestBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Subclass for every JSON request body."""
+    """Subclass for every JSON request body.
+
+    Text with control characters (NUL above all) is refused at the door: PostgreSQL cannot
+    store NUL in text or jsonb, so an accepted event carrying one would stop every read model
+    that folds it."""
+
+    def __post_init__(self) -> None:
+        for name in self.__struct_fields__:
+            if _has_control_chars(getattr(self, name)):
+                raise ValueError(f"`{name}` contains control characters")
+
+
+_CONTROL = frozenset(chr(c) for c in range(32)) - {"\t", "\n", "\r"}
+
+
+def _has_control_chars(value: object) -> bool:
+    if isinstance(value, str):
+        return not _CONTROL.isdisjoint(value)
+    if isinstance(value, list | tuple):
+        return any(_has_control_chars(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_control_chars(k) or _has_control_chars(v) for k, v in value.items())
+    return False
 
 
 def _subclasses(cls: type) -> set[type]:

@@ -149,3 +149,18 @@ async def test_bad_grid_input_gets_clear_errcodes_and_changes_nothing(
     assert (by_member.status_code, by_member.json()["errcode"]) == (403, 40300)
     listing = await client.get("/v1/grid-units", headers=admin)
     assert world.codes["village_a"] + "013" not in {u["code"] for u in listing.json()}
+
+
+async def test_text_with_a_nul_character_is_refused_before_it_reaches_the_log(
+    client: Client, world: World
+) -> None:
+    # PostgreSQL cannot store NUL in jsonb: an accepted event with one would stop projections.
+    response = await client.post(
+        f"/v1/grid-units/{world.grid_a2}/rename",
+        headers=world.headers["admin"],
+        json={"name": "坏\x00名"},
+    )
+
+    assert (response.status_code, response.json()["errcode"]) == (400, 40000)
+    unit = await client.get(f"/v1/grid-units/{world.grid_a2}", headers=world.headers["admin"])
+    assert "\x00" not in unit.json()["name"]

@@ -59,12 +59,10 @@ async def test_rebuild_reproduces_every_read_model(
     for name in rebuilder.projections:
         with pytest.raises(RuntimeError, match="being folded"):
             await rebuilder.rebuild(name)  # the live worker holds the leader lock
-    await _pause_live_worker(container)
-    try:
-        for name in rebuilder.projections:
-            await rebuilder.rebuild(name)
-    finally:
-        await _resume_live_worker(container)
+    for name in rebuilder.projections:
+        rebuilding = asyncio.create_task(rebuilder.rebuild(name, wait=30))
+        await _take_over_from_live_worker(container)
+        await rebuilding
 
     # then the tables hold exactly what they held before
     after = {t: await _dump(container.pool, t) for t in before}
@@ -120,14 +118,38 @@ async def test_a_failing_batch_changes_neither_the_view_nor_the_position(
     assert (await crashing.positions())["probe_crash"] == 0
 
 
-async def _pause_live_worker(container: Container) -> None:
-    # The live worker keeps its leader locks on a dedicated connection; the test takes them
-    # over by terminating that session, which is exactly what a crashed worker looks like.
+async def _take_over_from_live_worker(container: Container) -> None:
+    """Once the rebuilder waits for a leader lock, end the sessions holding leader locks:
+    exactly what a crashed worker looks like. The queued rebuilder gets the lock first."""
+    for _ in range(200):
+        waiting = await container.pool.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        )
+        if waiting:
+            break
+        await asyncio.sleep(0.01)
     await container.pool.execute(
         "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
-        "AND pid <> pg_backend_pid()"
+        "AND granted AND pid <> pg_backend_pid() AND pid IN (SELECT l.pid FROM pg_locks l "
+        "WHERE l.locktype = 'advisory' AND l.granted AND (l.classid, l.objid) IN (SELECT "
+        "w.classid, w.objid FROM pg_locks w WHERE w.locktype = 'advisory' AND NOT w.granted))"
     )
 
 
-async def _resume_live_worker(container: Container) -> None:
-    container.runner.wake()
+async def test_a_projection_stuck_on_an_event_is_reported_and_not_waited_for(
+    container: Container, world: World
+) -> None:
+    # given a projection that cannot fold the newest event
+    head = await container.runner.head()
+    runner = ProjectionRunner(
+        container.pool, [CountingProjection(name="probe_poison", fail_at=head)], batch_size=10_000
+    )
+    await runner.ensure_tables()
+
+    # when its worker tries
+    await runner._catch_up_logged("probe_poison")
+
+    # then it stays before the event, says why, and writers do not wait for it
+    assert (await runner.positions())["probe_poison"] == 0
+    assert (await runner.failing())["probe_poison"].startswith("RuntimeError: simulated crash")
+    assert await runner.wait_for(head, timeout=1.0) is True
