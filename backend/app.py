@@ -18,6 +18,7 @@ from backend.errors import exception_handlers
 from backend.http import route_handlers
 from backend.http.guards import SECURITY_SCHEMES
 from backend.http.wire import close_request_schemas
+from backend.services.reference import ensure_default_categories
 from backend.settings import Settings
 
 __all__ = ["create_app", "create_app_for"]
@@ -42,6 +43,8 @@ def create_app(
             settings, database_url=database_url, s3_endpoint=s3_endpoint, run_workers=run_workers
         ) as c:
             app.state.container = c
+            # Reference data every deployment starts with (idempotent; admins change it later).
+            await ensure_default_categories(c)
             if seed_demo:
                 from backend.services.demo_seed import seed_demo_township
 

@@ -89,11 +89,18 @@ async def _workers(container: Container, *, enabled: bool) -> AsyncIterator[None
     if not enabled:
         yield
         return
+    from backend.workers import sla_scheduler  # imports this module: import it late
+
     stop = asyncio.Event()
     task = asyncio.create_task(container.runner.run(stop, database_url=container.database_url))
+    scheduler = asyncio.create_task(sla_scheduler.run_forever(container, stop))
     try:
         yield
     finally:
         stop.set()
         container.runner.wake()
         await asyncio.wait_for(task, timeout=10)
+        # A pass may be mid-way; each case it records is one atomic save, so stop it here.
+        scheduler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await scheduler

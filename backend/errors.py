@@ -50,6 +50,7 @@ ERRCODES: dict[int, tuple[int, str]] = {
     40301: (403, "resource outside the caller's grid scope"),
     40320: (403, "WeChat refused this user (risk control)"),
     40330: (403, "the proposer of an award may not decide it"),
+    40340: (403, "only the staff member a case was dispatched to may sign for it"),
     40400: (404, "no such resource"),
     40500: (405, "method not allowed"),
     40910: (409, "action not allowed in the current state"),

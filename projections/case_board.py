@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -104,6 +104,29 @@ class CaseBoardProjection:
         )
 
 
+def _clean(value: Any) -> Any:
+    """PostgreSQL text and jsonb cannot hold NUL, and a fold that fails stalls the board (and
+    every caller waiting for it); the event keeps the original, the board shows U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _device_time(moment: datetime | None) -> datetime | None:
+    """The phone's clock as reported; one PostgreSQL cannot hold (or Python cannot convert to
+    UTC, e.g. year 1 at +23:59) is dropped rather than stalling the fold."""
+    if moment is None:
+        return None
+    try:
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
 def _history_row(e: Any) -> tuple[Any, ...]:
     detail = {}
     for key in HISTORY_DETAIL:
@@ -112,7 +135,8 @@ def _history_row(e: Any) -> tuple[Any, ...]:
             detail[key] = list(value) if isinstance(value, tuple) else value
     return (
         e.originator_id, e.originator_version, e.timestamp, type(e).__name__,
-        e.meta.actor_id, e.meta.role, e.meta.client_time, json.dumps(detail, default=str),
+        e.meta.actor_id, _clean(e.meta.role), _device_time(e.meta.client_time),
+        json.dumps(_clean(detail), default=str),
     )  # fmt: skip
 
 
@@ -127,6 +151,7 @@ def _uuid(value: str | None) -> UUID | None:
 
 
 async def _store(conn: asyncpg.Connection, doc: Doc, position: int) -> None:
+    doc = _clean(doc)
     await conn.execute(
         "INSERT INTO case_board (id, category, status, suspended, level, holder_unit_id, "
         "assignee_staff_id, assignee_unit_id, stage, escalated, reported_at, closed_at, doc, "

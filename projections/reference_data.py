@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import asyncpg
 import msgspec
@@ -40,7 +40,7 @@ _PREFIXES: Final = (
 )
 _RULES: Final = msgspec.json.Decoder(tuple[SlaRule, ...])
 _ENCODER: Final = msgspec.json.Encoder()
-Conn = asyncpg.Pool | asyncpg.Connection
+Conn: TypeAlias = "asyncpg.Pool | asyncpg.Connection"
 
 
 class ReferenceDataProjection:

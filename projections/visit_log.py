@@ -83,7 +83,11 @@ class VisitLogProjection:
 async def _recorded(conn: asyncpg.Connection, e: Any, position: int) -> None:
     f = e.findings
     findings = {k: getattr(f, k) for k in f.__struct_fields__}
-    gps = None if e.gps is None else json.dumps({k: getattr(e.gps, k) for k in e.gps.__struct_fields__})
+    gps = (
+        None
+        if e.gps is None
+        else json.dumps({k: getattr(e.gps, k) for k in e.gps.__struct_fields__})
+    )
     await conn.execute(
         "INSERT INTO visit_log (id, household_id, grid_id, visitor_id, visitor_role, device_id, "
         "purpose, method, visited_at, recorded_at, findings, problems, needs, notes, gps, "
@@ -111,7 +115,9 @@ def _row(row: asyncpg.Record) -> dict[str, Any]:
     return out
 
 
-async def get_visit(conn: asyncpg.Pool | asyncpg.Connection, visit_id: UUID) -> dict[str, Any] | None:
+async def get_visit(
+    conn: asyncpg.Pool | asyncpg.Connection, visit_id: UUID
+) -> dict[str, Any] | None:
     row = await conn.fetchrow(_SELECT + "WHERE v.id = $1", visit_id)
     return None if row is None else _row(row)
 

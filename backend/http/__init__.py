@@ -7,12 +7,17 @@ from typing import Any
 from litestar import Router
 
 from backend.http.auth import auth_route_handlers
+from backend.http.awards import AwardController, PointsAccountController
+from backend.http.cases import CaseBoardController, CaseController
 from backend.http.grid import GridController
 from backend.http.health import HealthController
 from backend.http.households import HouseholdController
 from backend.http.imports import LedgerImportController
 from backend.http.media import MediaController
+from backend.http.mediations import MediationController
+from backend.http.reference import ReferenceController
 from backend.http.staff import StaffController
+from backend.http.visits import VisitController
 from backend.settings import Settings
 
 __all__ = ["route_handlers"]
@@ -38,6 +43,13 @@ def route_handlers(settings: Settings) -> list[Any]:
         GridController,
         StaffController,
         HouseholdController,
+        ReferenceController,
+        CaseController,
+        CaseBoardController,
+        VisitController,
+        MediationController,
+        AwardController,
+        PointsAccountController,
         imports,
         media,
     ]

@@ -38,6 +38,7 @@ __all__ = [
     "policy_view",
     "rule_detail_view",
     "rule_view",
+    "to_terms",
 ]
 
 CategoryCode = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
@@ -96,7 +97,10 @@ class SetCalendarYear(RequestBody):
     makeup_days: Annotated[list[date], msgspec.Meta(max_length=20)] = []
 
 
-class Terms(RequestBody):
+class DefinePointRule(RequestBody):
+    code: RuleCode
+    trigger: RuleTrigger
+    target: RuleTarget
     points: Points
     label: Label
     daily_cap: Cap | None = None
@@ -104,24 +108,24 @@ class Terms(RequestBody):
     commendation: Commendation | None = None
     effective_from: date | None = None
 
-    def to_terms(self) -> RuleTerms:
-        return RuleTerms(
-            points=self.points,
-            daily_cap=self.daily_cap,
-            total_cap=self.total_cap,
-            commendation=self.commendation,
-            label=self.label,
-        )
+
+class RevisePointRule(RequestBody):
+    points: Points
+    label: Label
+    daily_cap: Cap | None = None
+    total_cap: Cap | None = None
+    commendation: Commendation | None = None
+    effective_from: date | None = None
 
 
-class DefinePointRule(Terms):
-    code: RuleCode
-    trigger: RuleTrigger
-    target: RuleTarget
-
-
-class RevisePointRule(Terms):
-    pass
+def to_terms(body: DefinePointRule | RevisePointRule) -> RuleTerms:
+    return RuleTerms(
+        points=body.points,
+        daily_cap=body.daily_cap,
+        total_cap=body.total_cap,
+        commendation=body.commendation,
+        label=body.label,
+    )
 
 
 class RetirePointRule(RequestBody):

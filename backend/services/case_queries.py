@@ -24,7 +24,15 @@ from events.sla import SlaClock, SlaColour, SlaPolicy, colour, deadline, paused_
 from projections import case_board, grid_tree, staff_roster
 from projections.case_board_fold import sla_clock_of
 
-__all__ = ["READERS", "CaseBoardService", "SlaView", "sla_view", "utc_now"]
+__all__ = [
+    "READERS",
+    "BoardQuery",
+    "CaseBoardService",
+    "SlaView",
+    "photo_list",
+    "sla_view",
+    "utc_now",
+]
 
 READERS = ("grid_member", "grid_head", "supervisor", "admin", "auditor", "mediator")
 Doc = dict[str, Any]
@@ -46,7 +54,9 @@ def sla_view(
     clock: SlaClock, now: datetime, policy: SlaPolicy, calendar: WorkingCalendar
 ) -> SlaView:
     """The current stage's deadline and colour as of ``now`` (none for closed/rejected)."""
-    rule = None if clock.stage is None else policy.rule_for(clock.level, clock.category, clock.stage)
+    rule = (
+        None if clock.stage is None else policy.rule_for(clock.level, clock.category, clock.stage)
+    )
     if rule is None:
         return SlaView(deadline=None, colour=None, overdue=False)
     paused = paused_time(clock.pauses, now, calendar)
@@ -103,7 +113,9 @@ class CaseBoardService:
     ) -> list[Doc]:
         hashes = [h for d in docs for h in (*d["photos"], *d["before_photos"], *d["after_photos"])]
         pending = await case_board.pending_photos(self.pool, hashes)
-        return [board_row(d, sla_view(sla_clock_of(d), now, policy, calendar), pending) for d in docs]
+        return [
+            board_row(d, sla_view(sla_clock_of(d), now, policy, calendar), pending) for d in docs
+        ]
 
     async def _require_staff_in_scope(self, actor: Actor, staff_id: UUID) -> None:
         # Filtering by a handler outside your scope would tell you about their cases.

@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import uuid
 import zlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ from backend.app import create_app_for
 from backend.auth import WeChatClient
 from backend.bootstrap import Container
 from backend.services.auth import auth_service
+from backend.services.reference import ensure_default_categories
 from backend.settings import Settings
 from tests.support.contract import fuzz_operation
 from tests.support.wechat_standin import WeChatStandIn
@@ -103,6 +105,64 @@ OPERATION_IDS: Final = (
     "moveHousehold",
     "dissolveHousehold",
     "importLedger",
+    "recordVisit",
+    "listVisits",
+    "getVisit",
+    "amendVisit",
+    "voidVisit",
+    "openMediation",
+    "listMediations",
+    "getMediation",
+    "recordMediationSession",
+    "concludeMediation",
+    "recordMediationFollowUp",
+    "proposeAward",
+    "listAwards",
+    "getAward",
+    "approveAward",
+    "rejectAward",
+    "revokeAward",
+    "getPointsAccount",
+    "redeemPoints",
+    "cancelRedemption",
+    "getReferenceData",
+    "listCaseCategories",
+    "defineCaseCategory",
+    "relabelCaseCategory",
+    "retireCaseCategory",
+    "getSlaRules",
+    "replaceSlaRules",
+    "getWorkingCalendar",
+    "setCalendarYear",
+    "clearCalendarYear",
+    "listPointRules",
+    "definePointRule",
+    "getPointRule",
+    "revisePointRule",
+    "retirePointRule",
+    "reportCase",
+    "getCase",
+    "acceptCase",
+    "rejectCase",
+    "registerCase",
+    "dispatchCase",
+    "signForCase",
+    "returnCase",
+    "handleCase",
+    "verifyCase",
+    "failCaseVerification",
+    "closeCase",
+    "reopenCase",
+    "reportCaseUp",
+    "superviseCase",
+    "requestCaseDelay",
+    "decideCaseDelay",
+    "suspendCase",
+    "resumeCase",
+    "recordCaseSatisfaction",
+    "listCaseBoard",
+    "listOverdueCases",
+    "listEscalatedCases",
 )
 """Every operationId the mini-program may call. Renaming one breaks shipped clients: change this
 list only together with mobile-api."""
@@ -212,6 +272,18 @@ async def _known_household(api: httpx.AsyncClient, world: World) -> dict[str, li
     return known
 
 
+async def _known_case(api: httpx.AsyncClient, container: Container, world: World) -> str:
+    """A case in grid A1, so the case actions are fuzzed against one that exists."""
+    await ensure_default_categories(container)
+    body = {
+        "id": str(uuid.uuid4()), "category": "hazard", "title": "电线老化",
+        "description": "门前电线老化", "location": "甲村 1 组", "unit_id": str(world.grid_a1),
+    }  # fmt: skip
+    reported = await api.post("/v1/cases", headers=world.headers["admin"], json=body)
+    assert reported.status_code == 201, reported.text
+    return body["id"]
+
+
 @pytest.fixture(scope="module")
 async def caller(
     request: pytest.FixtureRequest, container: Container, api: httpx.AsyncClient
@@ -227,6 +299,7 @@ async def caller(
         "staff_id": [str(s) for key, s in world.staff.items() if key != role],
         **await _known_household(api, world),
     }
+    known["case_id"] = [await _known_case(api, container, world)]
     return Caller(
         role=role,
         world=world,

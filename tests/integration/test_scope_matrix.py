@@ -10,24 +10,38 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import uuid
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
 import pytest
 from litestar import Litestar
 
+from backend.bootstrap import Container
 from backend.ledger_import import write_ledger_csv
+from backend.services.reference import ensure_default_categories
+from backend.workers.sla_scheduler import run_once
 from tests.support.households import household_body, person, register, unique_no
 from tests.support.world import World
+from tests.unit.events.test_case import Clock
 
 Client = httpx.AsyncClient
 Kind = Literal["act", "list", "own"]
 
 # Operations that take no grid unit, staff or household: logging in, tokens, who-am-I, health.
 EXEMPT = frozenset({"getHealth", "wxLogin", "refreshToken", "logout", "getMe", "devLogin"})
+# Reference reads are the same for every caller (system-wide, nothing of any grid in them).
+EXEMPT |= {
+    "getReferenceData",
+    "listCaseCategories",
+    "getSlaRules",
+    "listPointRules",
+    "getPointRule",
+}
 
 
 @dataclass
@@ -44,6 +58,13 @@ class A1:
     secrets: list[str]
     photo: bytes = b""
     sha256: str = ""
+    # field work in A1: a visit, a mediation, an approved award and a redemption
+    visit_id: str = ""
+    mediation_id: str = ""
+    award_id: str = ""
+    redemption_id: str = ""
+    rule_code: str = ""
+    case_id: str = ""  # a case member A1 reported, overdue and escalated
 
     def path_values(self) -> dict[str, str]:
         return {
@@ -53,6 +74,16 @@ class A1:
             "person_id": self.spouse_id,
             "conflict_id": self.conflict_id,
             "sha256": self.sha256,
+            "visit_id": self.visit_id,
+            "mediation_id": self.mediation_id,
+            "award_id": self.award_id,
+            "owner_kind": "household",
+            "owner_id": self.household_id,
+            "redemption_id": self.redemption_id,
+            "case_id": self.case_id,
+            # reference data: a default category code and a built-in calendar year
+            "code": "hazard",
+            "year": "2026",
         }
 
 
@@ -153,6 +184,116 @@ TABLE: dict[str, Callable[[World, A1], Call]] = {
         files={"file": ("x.png", a.photo, "image/png")},
         data={"sha256": a.sha256},
     ),
+    # visits, mediations, awards and points of A1
+    "recordVisit": lambda w, a: Call(
+        json={
+            "visit_id": str(uuid.uuid4()),
+            "household_id": a.household_id,
+            "purpose": "routine",
+            "method": "in_person",
+            "visited_at": "2026-03-01T09:00:00+08:00",
+        }
+    ),
+    "listVisits": lambda w, a: Call(params={"limit": 200}),
+    "getVisit": lambda w, a: Call(),
+    "amendVisit": lambda w, a: Call(json={"notes": "越权"}),
+    "voidVisit": lambda w, a: Call(json={"reason": "越权"}),
+    "openMediation": lambda w, a: Call(
+        json={
+            "mediation_id": str(uuid.uuid4()),
+            "parties": [
+                {"kind": "household", "ref_id": a.household_id, "role": "applicant"},
+                {"kind": "person", "ref_id": a.spouse_id, "role": "respondent"},
+            ],
+            "mediators": [{"name": "越权", "kind": "grid_member", "staff_id": a.staff_id}],
+        }
+    ),
+    "listMediations": lambda w, a: Call(params={"limit": 200}),
+    "getMediation": lambda w, a: Call(),
+    "recordMediationSession": lambda w, a: Call(
+        json={
+            "session_id": str(uuid.uuid4()),
+            "held_at": "2026-03-02T09:00:00+08:00",
+            "notes": "越权",
+            "attendees": [a.household_id],
+        }
+    ),
+    "concludeMediation": lambda w, a: Call(json={"outcome": "failed"}),
+    "recordMediationFollowUp": lambda w, a: Call(json={"visit_id": a.visit_id, "result": "越权"}),
+    "proposeAward": lambda w, a: Call(
+        json={
+            "rule_code": a.rule_code,
+            "source_event_id": str(uuid.uuid4()),
+            "owner_kind": "household",
+            "owner_id": a.household_id,
+            "reason": "越权",
+        }
+    ),
+    "listAwards": lambda w, a: Call(params={"limit": 200}),
+    "getAward": lambda w, a: Call(),
+    "approveAward": lambda w, a: Call(),
+    "rejectAward": lambda w, a: Call(json={"reason": "越权"}),
+    "revokeAward": lambda w, a: Call(json={"reason": "越权"}),
+    "getPointsAccount": lambda w, a: Call(),
+    "redeemPoints": lambda w, a: Call(
+        json={
+            "redemption_id": str(uuid.uuid4()),
+            "items": [{"sku": "x", "name": "越权", "unit_points": 1, "quantity": 1}],
+        }
+    ),
+    "cancelRedemption": lambda w, a: Call(json={"reason": "越权"}),
+    # reference data: only admins change it (member B1 is refused by role); anyone reads it
+    "defineCaseCategory": lambda w, a: Call(json={"code": "scope_probe", "label": "越权"}),
+    "relabelCaseCategory": lambda w, a: Call(json={"label": "越权"}),
+    "retireCaseCategory": lambda w, a: Call(json={"reason": "越权"}),
+    "replaceSlaRules": lambda w, a: Call(json={"rules": []}),
+    "getWorkingCalendar": lambda w, a: Call(),
+    "setCalendarYear": lambda w, a: Call(json={"holidays": []}),
+    "clearCalendarYear": lambda w, a: Call(),
+    "definePointRule": lambda w, a: Call(
+        json={
+            "code": "scope_probe",
+            "trigger": "visit_recorded",
+            "target": "staff",
+            "points": 1,
+            "label": "越权",
+        }
+    ),
+    "revisePointRule": lambda w, a: Call(json={"points": 1, "label": "越权"}),
+    "retirePointRule": lambda w, a: Call(json={"reason": "越权"}),
+    # cases of A1: B1 may neither report into A1 nor read or move A1's case
+    "reportCase": lambda w, a: Call(
+        json={
+            "id": str(uuid.uuid4()),
+            "category": "hazard",
+            "title": "越权",
+            "description": "越权",
+            "location": "越权",
+            "unit_id": a.unit_id,
+        }
+    ),
+    "getCase": lambda w, a: Call(),
+    "acceptCase": lambda w, a: Call(json={}),
+    "rejectCase": lambda w, a: Call(json={"reason": "越权"}),
+    "registerCase": lambda w, a: Call(json={}),
+    "dispatchCase": lambda w, a: Call(json={"staff_id": str(w.staff["member_b1"])}),
+    "signForCase": lambda w, a: Call(json={}),
+    "returnCase": lambda w, a: Call(json={"reason": "越权"}),
+    "handleCase": lambda w, a: Call(json={"result": "越权"}),
+    "verifyCase": lambda w, a: Call(json={}),
+    "failCaseVerification": lambda w, a: Call(json={"reason": "越权"}),
+    "closeCase": lambda w, a: Call(json={}),
+    "reopenCase": lambda w, a: Call(json={"reason": "越权"}),
+    "reportCaseUp": lambda w, a: Call(json={"reason": "越权"}),
+    "superviseCase": lambda w, a: Call(json={"instruction": "越权"}),
+    "requestCaseDelay": lambda w, a: Call(json={"days": 1, "reason": "越权"}),
+    "decideCaseDelay": lambda w, a: Call(json={"approve": True}),
+    "suspendCase": lambda w, a: Call(json={"reason": "越权"}),
+    "resumeCase": lambda w, a: Call(json={}),
+    "recordCaseSatisfaction": lambda w, a: Call(json={"rating": 1}),
+    "listCaseBoard": lambda w, a: Call(params={"limit": 200}),
+    "listOverdueCases": lambda w, a: Call(params={"limit": 200}),
+    "listEscalatedCases": lambda w, a: Call(params={"limit": 200}),
 }
 
 
@@ -162,10 +303,21 @@ KIND: dict[str, Kind] = {
     "listStaff": "list",
     "listHouseholds": "list",
     "uploadMedia": "own",
+    "listVisits": "list",
+    "listMediations": "list",
+    "listAwards": "list",
+    "getWorkingCalendar": "own",
+    "listCaseBoard": "list",
+    "listOverdueCases": "list",
+    "listEscalatedCases": "list",
 }
 PATH_PARAMS = frozenset(
     {"unit_id", "staff_id", "household_id", "person_id", "conflict_id", "sha256"}
 )
+PATH_PARAMS |= {"visit_id", "mediation_id", "award_id", "owner_kind", "owner_id"}
+PATH_PARAMS |= {"redemption_id"}
+PATH_PARAMS |= {"case_id"}
+PATH_PARAMS |= {"code", "year"}  # reference data: system-wide, never A1's
 
 
 def operations(app: Litestar) -> dict[str, tuple[str, str, list[str]]]:
@@ -181,7 +333,7 @@ def operations(app: Litestar) -> dict[str, tuple[str, str, list[str]]]:
 
 
 @pytest.fixture(scope="module")
-async def a1(client: Client, world: World) -> A1:
+async def a1(client: Client, container: Container, world: World) -> A1:
     """A household in A1 with a recorded conflict, and a photo member A1 took."""
     member = world.headers["member_a1"]
     number = unique_no("A1SECRET")
@@ -220,6 +372,7 @@ async def a1(client: Client, world: World) -> A1:
         data={"sha256": sha256},
     )
     assert uploaded.status_code == 201, uploaded.text
+    field_work = await _field_work(client, world, hid)
     return A1(
         unit_id=str(world.grid_a1),
         staff_id=str(world.staff["member_a1"]),
@@ -243,7 +396,87 @@ async def a1(client: Client, world: World) -> A1:
         ],
         photo=photo,
         sha256=sha256,
+        **field_work,
+        case_id=await _a1_case(client, container, world),
     )
+
+
+async def _a1_case(client: Client, container: Container, world: World) -> str:
+    """Member A1 reports a case on a March morning; by today's clock it is overdue, and the
+    scheduler escalates it to village A (so the overdue and escalated lists show it)."""
+    await ensure_default_categories(container)
+    case = {
+        "id": str(uuid.uuid4()), "category": "hazard", "title": "甲村秘密巷电线老化",
+        "description": "欧阳秘户门前电线老化", "location": "甲村秘密巷7号",
+    }  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        Clock().install(patch)  # the event's server time: Monday 2 March 2026, 08:30
+        reported = await client.post("/v1/cases", headers=world.headers["member_a1"], json=case)
+    assert reported.status_code == 201, reported.text
+    await run_once(container, now=datetime.now(UTC))
+    return case["id"]
+
+
+async def _field_work(client: Client, world: World, hid: str) -> dict[str, str]:
+    """Member A1 visits the household, opens a mediation; the head approves an award."""
+    member, head, admin = (world.headers[k] for k in ("member_a1", "head_a", "admin"))
+    code = f"a1-{unique_no('r').lower()}"
+    rule = {"code": code, "trigger": "visit_recorded", "target": "household", "points": 5}
+    defined = await client.post(
+        "/v1/reference/point-rules",
+        headers=admin,
+        json={**rule, "label": "走访积分", "effective_from": "2020-01-01"},
+    )
+    assert defined.status_code == 201, defined.text
+    visit = {
+        "visit_id": str(uuid.uuid4()),
+        "household_id": hid,
+        "purpose": "routine",
+        "method": "in_person",
+        "visited_at": "2026-03-01T09:00:00+08:00",
+        "findings": {"notes": "欧阳秘户家水管漏水"},
+    }
+    assert (await client.post("/v1/visits", headers=member, json=visit)).status_code == 201
+    household = (await client.get(f"/v1/households/{hid}", headers=member)).json()
+    (spouse,) = [p["person_id"] for p in household["persons"] if p["relation"] == "配偶"]
+    mediation_id = str(uuid.uuid4())
+    mediation = {
+        "mediation_id": mediation_id,
+        "parties": [
+            {"kind": "household", "ref_id": hid, "role": "applicant"},
+            {"kind": "person", "ref_id": spouse, "role": "respondent"},
+        ],
+        "mediators": [{"name": "欧阳秘户的邻居", "kind": "wulao"}],
+    }
+    opened = await client.post("/v1/mediations", headers=member, json=mediation)
+    assert opened.status_code == 201, opened.text
+    proposal = {
+        "rule_code": code,
+        "source_event_id": visit["visit_id"],
+        "owner_kind": "household",
+        "owner_id": hid,
+        "reason": "欧阳秘户配合走访",
+    }
+    award = await client.post("/v1/awards", headers=member, json=proposal)
+    assert award.status_code == 201, award.text
+    approved = await client.post(f"/v1/awards/{award.json()['id']}/approve", headers=head)
+    assert approved.status_code == 200, approved.text
+    redemption_id = str(uuid.uuid4())
+    redemption = {
+        "redemption_id": redemption_id,
+        "items": [{"sku": "soap", "name": "肥皂", "unit_points": 1, "quantity": 1}],
+    }
+    redeemed = await client.post(
+        f"/v1/points-accounts/household/{hid}/redemptions", headers=member, json=redemption
+    )
+    assert redeemed.status_code == 201, redeemed.text
+    return {
+        "visit_id": visit["visit_id"],
+        "mediation_id": mediation_id,
+        "award_id": award.json()["id"],
+        "redemption_id": redemption_id,
+        "rule_code": code,
+    }
 
 
 async def call(
@@ -341,3 +574,13 @@ async def test_nothing_of_a1_changed_after_the_matrix(client: Client, world: Wor
     )
     me = await client.get("/v1/me", headers=world.headers["member_a1"])
     assert me.status_code == 200, me.text
+    # and A1's field work too: the visit, the mediation, the award and the points
+    visit = (await client.get(f"/v1/visits/{a1.visit_id}", headers=admin)).json()
+    assert (visit["voided"], visit["amendments"]) == (False, 0)
+    mediation = (await client.get(f"/v1/mediations/{a1.mediation_id}", headers=admin)).json()
+    assert (mediation["state"], mediation["sessions"]) == ("open", [])
+    award = (await client.get(f"/v1/awards/{a1.award_id}", headers=admin)).json()
+    assert award["state"] == "approved"
+    points = f"/v1/points-accounts/household/{a1.household_id}"
+    account = (await client.get(points, headers=admin)).json()
+    assert (account["balance"], len(account["history"])) == (4, 2)

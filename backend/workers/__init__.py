@@ -1,0 +1,1 @@
+"""Background workers started with the app (beside the projection runner)."""
