@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -106,7 +107,27 @@ def _with_services(args: argparse.Namespace) -> int:
             "S3_SECRET_KEY": keys["secret_key"],
         }
         print(f"gridledger: test services up: {urls.database_url} {urls.s3_endpoint}", flush=True)
-        return subprocess.call(command, env=env)
+        return _run_until_done(command, env)
+
+
+def _run_until_done(command: list[str], env: dict[str, str]) -> int:
+    """Run ``command``; a SIGTERM/SIGINT to us stops it and still tears the services down
+    (Python's default SIGTERM would skip the ``finally`` and leave them running)."""
+    child = subprocess.Popen(command, env=env)
+
+    def stop(signum: int, _frame: object) -> None:
+        child.terminate()
+        raise SystemExit(128 + signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return child.wait()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _connect() -> tuple[object, str]:
