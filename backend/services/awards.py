@@ -180,34 +180,25 @@ class AwardService:
                 if self._get(Aggregate, aggregate_id) is not None:
                     return None
                 try:
-                    return self._save(build())
+                    return self.commands.save_blocking(*build())
                 except RecordConflictError:
                     continue  # a concurrent retry proposed it, or opened the account
             return None
 
         position = await to_thread.run_sync(run)
-        await self._settle(position or 0)
+        await self.commands.settle(position or 0)
         return position is not None
 
     async def _save_retrying(self, attempt: Callable[[], Sequence[Aggregate]]) -> None:
         def run() -> int:
             for _ in range(_ATTEMPTS - 1):
                 try:
-                    return self._save(attempt())
+                    return self.commands.save_blocking(*attempt())
                 except RecordConflictError:
                     continue
-            return self._save(attempt())
+            return self.commands.save_blocking(*attempt())
 
-        await self._settle(await to_thread.run_sync(run))
-
-    def _save(self, aggregates: Sequence[Aggregate]) -> int:
-        recordings = self.container.event_log.save(*aggregates)
-        return int(recordings[-1].notification.id) if recordings else 0
-
-    async def _settle(self, position: int) -> None:
-        if position:
-            self.container.runner.wake()
-            await self.container.runner.wait_for(position, timeout=10.0)
+        await self.commands.settle(await to_thread.run_sync(run))
 
     def _get(self, cls: type[A], aggregate_id: UUID) -> A | None:
         try:

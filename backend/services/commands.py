@@ -77,11 +77,19 @@ class CommandRunner:
             raise ApiError(40400, f"no such {what}", id=str(aggregate_id))
         return aggregate
 
-    def _save(self, aggregate: Aggregate) -> int:
-        recordings = self.container.event_log.save(aggregate)
+    def _save(self, *aggregates: Aggregate) -> int:
+        """Save in one transaction (blocking: call from a worker thread); 0 if nothing changed."""
+        recordings = self.container.event_log.save(*aggregates)
         if not recordings:
             return 0  # nothing changed (an idempotent no-op)
         return int(recordings[-1].notification.id)
+
+    save_blocking = _save
+    """For services that decide across several aggregates in their own thread function."""
+
+    async def settle(self, position: int) -> int:
+        """Wake the projections and wait until they include ``position`` (read-your-writes)."""
+        return await self._settle(position)
 
     async def _settle(self, position: int) -> int:
         if position:
