@@ -9,11 +9,19 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from backend.settings import Settings
-from storage.embedded import EmbeddedPostgres, EmbeddedS3, free_port
+from storage.db_roles import APP_ROLE
+from storage.embedded import EmbeddedPostgres, EmbeddedS3, RoleUrls, free_port
 
-__all__ = ["ServiceUrls", "embedded_services", "throwaway_services"]
+__all__ = [
+    "ServiceUrls",
+    "embedded_app_url",
+    "embedded_services",
+    "owner_database_url",
+    "throwaway_services",
+]
 
 
 @dataclass(frozen=True)
@@ -27,9 +35,11 @@ def embedded_services(settings: Settings) -> Iterator[ServiceUrls]:
     """The embedded default under ``var/``: data kept across restarts, stopped on exit."""
     pg = s3 = None
     try:
+        roles = None
         if settings.database_url is None:
-            pg = EmbeddedPostgres(settings.var_dir / "pg" / "data", settings.pg_port)
+            pg = _embedded_pg(settings)
             pg.start()
+            roles = pg.ensure_roles(settings.var_dir / "secrets")
         if settings.s3_endpoint is None:
             s3 = EmbeddedS3(
                 settings.var_dir / "s3" / "data",
@@ -39,7 +49,7 @@ def embedded_services(settings: Settings) -> Iterator[ServiceUrls]:
             )
             s3.start()
         yield ServiceUrls(
-            database_url=settings.database_url or _url(pg),
+            database_url=settings.database_url or _app_url(roles),
             s3_endpoint=settings.s3_endpoint or _endpoint(s3),
         )
     finally:
@@ -67,9 +77,29 @@ def throwaway_services(*, access_key: str, secret_key: str) -> Iterator[ServiceU
             shutil.rmtree(root, ignore_errors=True)
 
 
-def _url(pg: EmbeddedPostgres | None) -> str:
-    assert pg is not None
-    return pg.url
+def owner_database_url(settings: Settings, database_url: str) -> str:
+    """The URL migrations run under: ``DATABASE_OWNER_URL``, the embedded owner role, or (an
+    external database given only as ``DATABASE_URL``) the application's own URL."""
+    if settings.database_owner_url:
+        return settings.database_owner_url
+    if settings.database_url is None and urlsplit(database_url).username == APP_ROLE:
+        # The embedded app role's URL: embedded_services() made both roles; read back here.
+        return _embedded_pg(settings).role_urls(settings.var_dir / "secrets").owner
+    return database_url
+
+
+def embedded_app_url(settings: Settings) -> str:
+    """The embedded default's app-role URL (its PostgreSQL must be running: a served var/)."""
+    return _embedded_pg(settings).role_urls(settings.var_dir / "secrets").app
+
+
+def _embedded_pg(settings: Settings) -> EmbeddedPostgres:
+    return EmbeddedPostgres(settings.var_dir / "pg" / "data", settings.pg_port)
+
+
+def _app_url(roles: RoleUrls | None) -> str:
+    assert roles is not None
+    return roles.app
 
 
 def _endpoint(s3: EmbeddedS3 | None) -> str:

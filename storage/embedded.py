@@ -20,7 +20,14 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["EmbeddedPostgres", "EmbeddedS3", "ServiceStartError", "find_pg_bin", "free_port"]
+__all__ = [
+    "EmbeddedPostgres",
+    "EmbeddedS3",
+    "RoleUrls",
+    "ServiceStartError",
+    "find_pg_bin",
+    "free_port",
+]
 
 
 class ServiceStartError(RuntimeError):
@@ -73,6 +80,15 @@ def _as_postgres_user() -> list[str]:
     except KeyError:
         subprocess.run(["useradd", "--system", "--no-create-home", "postgres"], check=True)
     return ["runuser", "-u", "postgres", "--"]
+
+
+@dataclass(frozen=True)
+class RoleUrls:
+    """Connection URLs of the two roles of storage/db_roles.py: migrations run as ``owner``,
+    the server works as ``app`` (SELECT + INSERT only on the event table)."""
+
+    owner: str
+    app: str
 
 
 @dataclass
@@ -170,6 +186,48 @@ class EmbeddedPostgres:
                 f"{done.stderr.strip() or done.stdout.strip()}; "
                 f"log: {self.log_path}"
             )
+
+    def ensure_roles(self, secrets_dir: Path) -> RoleUrls:
+        """Create the owner and app roles (passwords kept under ``secrets_dir``) and hand them
+        what they own, as the superuser; idempotent, and the upgrade path for a data folder
+        made before the roles existed (its objects all belong to the superuser)."""
+        import psycopg
+
+        from storage.db_roles import (
+            APP_ROLE,
+            DDL_GUARD_SQL,
+            GUARD_SQL,
+            OWNER_ROLE,
+            ensure_role,
+            hand_over_superuser_objects,
+            role_password,
+        )
+        from storage.eventstore import EventLog, event_store_env
+
+        passwords = {role: role_password(secrets_dir, role) for role in (OWNER_ROLE, APP_ROLE)}
+        url = f"postgresql://postgres@127.0.0.1:{self.port}/{self.database}"
+        # The superuser makes the event table and its guards, so that the owner never needs DDL
+        # on them: the event triggers below then refuse such DDL to everyone but a superuser.
+        EventLog(env=event_store_env(url, pool_size=1)).close()
+        with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+            for role, password in passwords.items():
+                ensure_role(conn, role, password)
+            conn.execute(GUARD_SQL)
+            conn.execute(f'ALTER DATABASE "{self.database}" OWNER TO {OWNER_ROLE}')
+            conn.execute(f"ALTER SCHEMA public OWNER TO {OWNER_ROLE}")
+            hand_over_superuser_objects(conn, owner=OWNER_ROLE, app=APP_ROLE)
+            conn.execute(DDL_GUARD_SQL)
+        return self.role_urls(secrets_dir)
+
+    def role_urls(self, secrets_dir: Path) -> RoleUrls:
+        from storage.db_roles import APP_ROLE, OWNER_ROLE, role_password
+
+        passwords = {role: role_password(secrets_dir, role) for role in (OWNER_ROLE, APP_ROLE)}
+        base = f"127.0.0.1:{self.port}/{self.database}"
+        return RoleUrls(
+            owner=f"postgresql://{OWNER_ROLE}:{passwords[OWNER_ROLE]}@{base}",
+            app=f"postgresql://{APP_ROLE}:{passwords[APP_ROLE]}@{base}",
+        )
 
     def _ensure_database(self) -> None:
         import psycopg
