@@ -7,7 +7,7 @@ anything a user enters: events in the log, projections folded from them.
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import UTC, date, datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from anyio import to_thread
@@ -15,6 +15,8 @@ from eventsourcing.application import AggregateNotFoundError
 
 from backend.bootstrap import Container
 from backend.demo import DemoTownship, generate_township
+from backend.services.assessment_admin import ensure_default_scheme
+from backend.services.demo_activity import demo_field_work
 from backend.services.ledger_import import ImportOutcome, LedgerImportService
 from events.grid import GridUnit
 from events.meta import system_meta
@@ -25,6 +27,7 @@ __all__ = ["DEMO_EPOCH", "demo_staff_id", "seed_demo_township"]
 log = logging.getLogger(__name__)
 DEMO_EPOCH = date(2026, 1, 1)
 _DEMO_NAMESPACE = uuid5(NAMESPACE_URL, "https://gridledger.invalid/demo")
+_CHUNK = 500  # aggregates per save: one transaction, bounded memory in the driver
 
 
 def demo_staff_id(key: str) -> UUID:
@@ -45,9 +48,34 @@ async def seed_demo_township(container: Container, *, seed: int = 2026) -> Impor
     grids = {
         u.code: (GridUnit.id_for_code(u.code), u.level) for u in township.units if u.level >= 3
     }
-    return await LedgerImportService(container).import_households(
+    outcome = await LedgerImportService(container).import_households(
         township.households, meta=system_meta("demo-seed"), grids=grids
     )
+    await _seed_field_work(container, township, seed=seed)
+    await ensure_default_scheme(container)
+    return outcome
+
+
+async def _seed_field_work(container: Container, township: DemoTownship, *, seed: int) -> None:
+    """The last fortnight of visits and cases, saved in chunks like the ledger import."""
+    now = datetime.now(UTC)
+    aggregates = list(
+        demo_field_work(
+            township, staff_id=demo_staff_id, namespace=_DEMO_NAMESPACE, now=now, seed=seed
+        )
+    )
+
+    def save() -> int:
+        position = 0
+        for start in range(0, len(aggregates), _CHUNK):
+            recordings = container.event_log.save(*aggregates[start : start + _CHUNK])
+            position = int(recordings[-1].notification.id) if recordings else position
+        return position
+
+    position = await to_thread.run_sync(save)
+    log.info("demo field work: %d visits and cases", len(aggregates))
+    container.runner.wake()
+    await container.runner.wait_for(position, timeout=120.0)
 
 
 async def _exists(container: Container, aggregate_id: UUID) -> bool:

@@ -102,6 +102,42 @@ async def test_a_demo_grid_member_sees_exactly_their_grids_households(
     )
 
 
+async def test_the_demo_has_a_fortnight_of_field_work_that_differs_between_members(
+    container: Container, township: DemoTownship, seeded: ImportOutcome | None
+) -> None:
+    # given the seeded demo township
+    assert seeded is not None
+    pool = container.pool
+
+    # then visits were recorded by the grid members themselves, within the last 12 days
+    visits = await pool.fetch(
+        "SELECT visitor_id, visitor_role, count(*) AS n, min(visited_at) AS first "
+        "FROM visit_log v JOIN grid_units u ON u.id = v.grid_id "
+        "WHERE u.path @> ARRAY[$1]::uuid[] GROUP BY visitor_id, visitor_role",
+        TOWN_ID,
+    )
+    members = {demo_staff_id(s.key) for s in township.staff if s.role == "grid_member"}
+    assert {r["visitor_id"] for r in visits} <= members
+    assert {r["visitor_role"] for r in visits} == {"grid_member"}
+    assert sum(r["n"] for r in visits) >= len(township.households) // 3
+    counts_per_member = sorted(r["n"] for r in visits)
+    assert counts_per_member[0] < counts_per_member[-1]  # coverage differs: rankings mean something
+    oldest = min(r["first"] for r in visits)
+    newest_allowed = await pool.fetchval("SELECT now() - interval '13 days'")
+    assert oldest > newest_allowed
+
+    # and cases were reported, some of them walked through the whole loop to closure
+    states = dict(
+        await pool.fetch(
+            "SELECT c.status, count(*) FROM case_board c JOIN grid_units u "
+            "ON u.id = c.holder_unit_id WHERE u.path @> ARRAY[$1]::uuid[] GROUP BY c.status",
+            TOWN_ID,
+        )
+    )
+    assert states.get("closed", 0) > 0
+    assert sum(states.values()) > states["closed"]
+
+
 async def test_seeding_again_returns_none_and_changes_nothing(
     container: Container, seeded: ImportOutcome | None
 ) -> None:
