@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import asyncpg
 import httpx
@@ -17,10 +19,13 @@ from backend.settings import Settings
 from projections import ALL_PROJECTIONS
 from projections.engine import ProjectionRunner
 from storage.db import apply_migrations, create_pool
+from storage.db_roles import protect_event_table
 from storage.eventstore import EventLog, event_store_env
 from storage.objects import ObjectStore, S3ObjectStore
 
 __all__ = ["Container", "container_lifespan"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -43,13 +48,10 @@ async def container_lifespan(
     settings: Settings, *, database_url: str, s3_endpoint: str, run_workers: bool = True
 ) -> AsyncIterator[Container]:
     """Build everything, start the projection workers, and tear it all down on exit."""
-    event_log = await to_thread.run_sync(
-        lambda: EventLog(env=event_store_env(database_url))
-    )  # creates the event table
+    event_log = await _open_event_log(settings, database_url)
     pool = await create_pool(database_url)
     http = httpx.AsyncClient(timeout=10.0)
     try:
-        await apply_migrations(pool)
         objects = S3ObjectStore(
             s3_endpoint,
             access_key=settings.s3_access_key,
@@ -84,16 +86,57 @@ async def container_lifespan(
         await to_thread.run_sync(event_log.close)
 
 
+async def _open_event_log(settings: Settings, database_url: str) -> EventLog:
+    """Create the event table and run migrations as the owner role, then open the log as the
+    application's role (SELECT + INSERT only; storage/db_roles.py)."""
+    from backend.runtime import owner_database_url  # runtime starts processes: import it late
+
+    owner_url = owner_database_url(settings, database_url)
+    split = owner_url != database_url
+    if not split and settings.database_url is not None:
+        log.warning(
+            "DATABASE_OWNER_URL is not set: the server runs as the event table's owner, so the "
+            "event log is protected only by its append-only trigger (see docs/evidence.md)"
+        )
+    # The owner creates the table, its types and functions; the app role may not.
+    owner_log = await to_thread.run_sync(lambda: EventLog(env=event_store_env(owner_url)))
+    try:
+        app_role = unquote(urlsplit(database_url).username or "") if split else None
+        await _migrate_and_protect(owner_url, app_role=app_role)
+    except BaseException:
+        await to_thread.run_sync(owner_log.close)
+        raise
+    if not split:
+        return owner_log
+    await to_thread.run_sync(owner_log.close)
+    env = event_store_env(database_url, create_table=False)
+    return await to_thread.run_sync(lambda: EventLog(env=env, guarded_lock=True))
+
+
+async def _migrate_and_protect(owner_url: str, *, app_role: str | None) -> None:
+    owner_pool = await create_pool(owner_url, min_size=1, max_size=1)
+    try:
+        await apply_migrations(owner_pool)
+        async with owner_pool.acquire() as conn:
+            await protect_event_table(conn, app_role=app_role)
+    finally:
+        await owner_pool.close()
+
+
 @contextlib.asynccontextmanager
 async def _workers(container: Container, *, enabled: bool) -> AsyncIterator[None]:
     if not enabled:
         yield
         return
-    from backend.workers import sla_scheduler  # imports this module: import it late
+    from backend.workers import sealer, sla_scheduler  # import this module: import late
 
     stop = asyncio.Event()
     task = asyncio.create_task(container.runner.run(stop, database_url=container.database_url))
     scheduler = asyncio.create_task(sla_scheduler.run_forever(container, stop))
+    sealing = asyncio.create_task(sealer.run_forever(container, stop))
+    from backend.services import sync_release  # imports this module: import late
+
+    releasing = asyncio.create_task(sync_release.run_forever(container, stop))
     try:
         yield
     finally:
@@ -104,3 +147,11 @@ async def _workers(container: Container, *, enabled: bool) -> AsyncIterator[None
         scheduler.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await scheduler
+        # Each sealed batch is one transaction: a cancelled one rolls back and is redone.
+        sealing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sealing
+        # Each release or decision is one atomic save: a cancelled pass loses nothing.
+        releasing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await releasing

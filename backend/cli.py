@@ -50,7 +50,30 @@ def _parser() -> argparse.ArgumentParser:
     status.set_defaults(handler=_status)
     errcodes = sub.add_parser("errcodes", help="print the errcode table as Markdown")
     errcodes.set_defaults(handler=_errcodes)
+    log_key = sub.add_parser(
+        "log-key", help="generate an evidence log signing key (append it to the key file)"
+    )
+    log_key.add_argument("name", help="key name; by convention the log's origin")
+    log_key.set_defaults(handler=_log_key)
+    from backend.verify import add_verify_parser  # offline: imports no server modules
+
+    add_verify_parser(sub)
     return parser
+
+
+def _log_key(args: argparse.Namespace) -> int:
+    """The signing key on stdout (for GRIDLEDGER_LOG_KEY_FILE, never to be shared) and its
+    verifier key on stderr (for anyone who checks checkpoints)."""
+    from storage.signed_note import NoteError, Signer
+
+    try:
+        signer = Signer.generate(args.name)
+    except NoteError as error:
+        print(f"gridledger: {error}", file=sys.stderr)
+        return 2
+    print(signer.skey)
+    print(f"verifier key: {signer.verifier.vkey}", file=sys.stderr)
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -20,6 +20,11 @@ __all__ = ["Settings", "load_settings"]
 class Settings:
     database_url: str | None
     """``DATABASE_URL``: external PostgreSQL 15+ (``postgresql://user:pw@host:port/db``)."""
+    database_owner_url: str | None = None
+    """``DATABASE_OWNER_URL``: the role that owns the event table and runs migrations, when
+    ``DATABASE_URL`` is the application's role (SELECT + INSERT only on events; see
+    docs/evidence.md). Unset with an external database: the same URL, and immutability of the
+    log is then only the trigger (a warning says so). The embedded default makes both roles."""
     s3_endpoint: str | None
     """``S3_ENDPOINT``: external S3/MinIO (``http://host:port``)."""
     s3_access_key: str
@@ -58,6 +63,26 @@ class Settings:
     """``GRIDLEDGER_MAX_IMPORT_BYTES``: limit for ledger import files."""
     max_media_bytes: int = 20 * 1_048_576
     """``GRIDLEDGER_MAX_MEDIA_BYTES``: limit for a photo upload (the whole multipart body)."""
+    log_origin: str = "gridledger.local/evidence-log"
+    """``GRIDLEDGER_LOG_ORIGIN``: the evidence log's name in its checkpoints (and the default
+    name of a generated signing key)."""
+    log_key_file: Path | None = None
+    """``GRIDLEDGER_LOG_KEY_FILE``: signed-note keys, one per line: ``PRIVATE+KEY+...`` signing
+    keys (the last one is active; append a new one to rotate) and verifier keys of retired ones.
+    Unset and no ``GRIDLEDGER_LOG_SIGNING_KEY``: a key is generated once under var/secrets/."""
+    log_signing_key: str = field(repr=False, default="")
+    """``GRIDLEDGER_LOG_SIGNING_KEY``: the active signing key (overrides the key file's)."""
+    log_verifier_keys: tuple[str, ...] = ()
+    """``GRIDLEDGER_LOG_VERIFIER_KEYS``: extra verifier keys of retired signing keys (``;``)."""
+    checkpoint_every_leaves: int = 1000
+    """``GRIDLEDGER_CHECKPOINT_EVERY_LEAVES``: sign a checkpoint after this many new leaves."""
+    checkpoint_seconds: float = 60.0
+    """``GRIDLEDGER_CHECKPOINT_SECONDS``: or after this long, if anything was sealed meanwhile."""
+    metrics_token: str = field(repr=False, default="")
+    """``GRIDLEDGER_METRICS_TOKEN``: bearer token a Prometheus scraper presents at ``/metrics``
+    (``authorization: {credentials: ...}``); unset, only admin/supervisor access tokens work."""
+    max_export_rows: int = 50_000
+    """``GRIDLEDGER_MAX_EXPORT_ROWS``: most rows one export may hold (41370 beyond)."""
 
     @property
     def embedded_database(self) -> bool:
@@ -98,6 +123,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     var_dir = Path(e.get("GRIDLEDGER_VAR_DIR", "var")).resolve()
     return Settings(
         database_url=e.get("DATABASE_URL") or None,
+        database_owner_url=e.get("DATABASE_OWNER_URL") or None,
         s3_endpoint=e.get("S3_ENDPOINT") or None,
         s3_access_key=e.get("S3_ACCESS_KEY", "gridledger"),
         s3_secret_key=e.get("S3_SECRET_KEY", "gridledger-local-secret"),
@@ -119,4 +145,14 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_body_bytes=int(e.get("GRIDLEDGER_MAX_BODY_BYTES", str(1_048_576))),
         max_import_bytes=int(e.get("GRIDLEDGER_MAX_IMPORT_BYTES", str(20 * 1_048_576))),
         max_media_bytes=int(e.get("GRIDLEDGER_MAX_MEDIA_BYTES", str(20 * 1_048_576))),
+        log_origin=e.get("GRIDLEDGER_LOG_ORIGIN") or "gridledger.local/evidence-log",
+        log_key_file=Path(key_file) if (key_file := e.get("GRIDLEDGER_LOG_KEY_FILE")) else None,
+        log_signing_key=e.get("GRIDLEDGER_LOG_SIGNING_KEY", ""),
+        log_verifier_keys=tuple(
+            k.strip() for k in e.get("GRIDLEDGER_LOG_VERIFIER_KEYS", "").split(";") if k.strip()
+        ),
+        checkpoint_every_leaves=int(e.get("GRIDLEDGER_CHECKPOINT_EVERY_LEAVES", "1000")),
+        checkpoint_seconds=float(e.get("GRIDLEDGER_CHECKPOINT_SECONDS", "60")),
+        metrics_token=e.get("GRIDLEDGER_METRICS_TOKEN", ""),
+        max_export_rows=int(e.get("GRIDLEDGER_MAX_EXPORT_ROWS", "50000")),
     )

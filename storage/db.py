@@ -81,6 +81,89 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     ALTER TABLE projection_positions ADD COLUMN failed_at timestamptz;
     """,
     ),
+    (
+        7,
+        """
+    -- Evidence (issue 6): the sealer's leaves and signed checkpoints, and the access audit.
+    -- All three are append-only: the application role gets only SELECT and INSERT on them
+    -- (storage.db_roles.grant_app_privileges).
+    CREATE TABLE merkle_leaves (
+        leaf_index bigint PRIMARY KEY,
+        position bigint NOT NULL UNIQUE,
+        leaf_hash bytea NOT NULL
+    );
+    CREATE TABLE log_checkpoints (
+        tree_size bigint PRIMARY KEY,
+        root_hash bytea NOT NULL,
+        key_id text NOT NULL,
+        signed_note text NOT NULL,
+        issued_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE TABLE access_audit (
+        id bigserial PRIMARY KEY,
+        at timestamptz NOT NULL DEFAULT now(),
+        actor_id uuid,
+        actor_role text NOT NULL,
+        action text NOT NULL,
+        subject_kind text NOT NULL,
+        subject_id text NOT NULL,
+        reason text NOT NULL,
+        request_id text,
+        details jsonb NOT NULL DEFAULT '{}'::jsonb
+    );
+    CREATE INDEX access_audit_actor ON access_audit (actor_id, at);
+    CREATE INDEX access_audit_subject ON access_audit (subject_id, at);
+    CREATE INDEX access_audit_at ON access_audit (at);
+    """,
+    ),
+    (
+        9,
+        """
+    -- The sealer's perfect subtrees above the leaves (level >= 1; level 0 is merkle_leaves):
+    -- written once when complete, never changed, so any proof is one indexed read of
+    -- O(log n) rows (storage.merkle). Append-only like merkle_leaves.
+    CREATE TABLE merkle_nodes (
+        level smallint NOT NULL CHECK (level BETWEEN 1 AND 62),
+        idx bigint NOT NULL CHECK (idx >= 0),
+        hash bytea NOT NULL CHECK (length(hash) = 32),
+        PRIMARY KEY (level, idx)
+    );
+    """,
+    ),
+    (
+        5,
+        """
+    -- Every export of a list (privacy rule 6): who, in which role and scope, what, with which
+    -- filters, why, how many rows, when, and the SHA-256 of the file handed out. Append-only.
+    CREATE TABLE export_audit (
+        id uuid PRIMARY KEY,
+        at timestamptz NOT NULL DEFAULT now(),
+        staff_id uuid NOT NULL,
+        role text NOT NULL,
+        scope_unit_id uuid NOT NULL,
+        what text NOT NULL,
+        format text NOT NULL,
+        filters jsonb NOT NULL,
+        reason text NOT NULL,
+        row_count int NOT NULL,
+        file_sha256 text NOT NULL
+    );
+    CREATE INDEX export_audit_at ON export_audit (at);
+    CREATE INDEX export_audit_staff ON export_audit (staff_id, at);
+    """,
+    ),
+    (
+        4,
+        """
+    -- Sync: each distinct bucket set a pull cursor was issued for, kept once (content-addressed,
+    -- never changed), so the next pull can tell which buckets were removed from a scope.
+    CREATE TABLE sync_scopes (
+        scope_hash text PRIMARY KEY,
+        buckets text[] NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+    );
+    """,
+    ),
 )
 
 

@@ -6,17 +6,28 @@ from typing import Any
 
 from litestar import Router
 
+from backend.http.assessments import AssessmentController, AssessmentSchemeController
+from backend.http.audit_access import AccessAuditController
+from backend.http.audit_log import AuditLogController
 from backend.http.auth import auth_route_handlers
 from backend.http.awards import AwardController, PointsAccountController
+from backend.http.bundles import BundleController
 from backend.http.cases import CaseBoardController, CaseController
+from backend.http.exports import ExportController
 from backend.http.grid import GridController
 from backend.http.health import HealthController
 from backend.http.households import HouseholdController
 from backend.http.imports import LedgerImportController
 from backend.http.media import MediaController
 from backend.http.mediations import MediationController
+from backend.http.members import MemberController
+from backend.http.metrics import MetricsController, ProjectionStatusController
+from backend.http.notice_board import NoticeBoardController, PublicNoticeBoardController
+from backend.http.public_log import PublicLogController
+from backend.http.queries import QueryController
 from backend.http.reference import ReferenceController
 from backend.http.staff import StaffController
+from backend.http.sync import SyncController
 from backend.http.visits import VisitController
 from backend.settings import Settings
 
@@ -50,6 +61,20 @@ def route_handlers(settings: Settings) -> list[Any]:
         MediationController,
         AwardController,
         PointsAccountController,
+        MetricsController,
+        ProjectionStatusController,
+        MemberController,
+        QueryController,
+        ExportController,
+        NoticeBoardController,
+        PublicNoticeBoardController,
+        AssessmentSchemeController,
+        AssessmentController,
+        AuditLogController,
+        AccessAuditController,
+        BundleController,
+        PublicLogController,
+        SyncController,
         imports,
         media,
     ]

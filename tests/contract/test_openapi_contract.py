@@ -163,12 +163,62 @@ OPERATION_IDS: Final = (
     "listCaseBoard",
     "listOverdueCases",
     "listEscalatedCases",
+    "getMetrics",
+    "getProjectionStatus",
+    "getMemberProfile",
+    "listGridCoverage",
+    "rankGrids",
+    "rankMembers",
+    "createExport",
+    "listExportAudit",
+    "listAssessmentSchemes",
+    "getAssessmentScheme",
+    "defineAssessmentScheme",
+    "reviseAssessmentScheme",
+    "retireAssessmentScheme",
+    "rankAssessments",
+    "exportAssessmentRankings",
+    "explainUnitScore",
+    "explainMemberScore",
+    "signOffAssessment",
+    "getAssessmentSignOff",
+    "getLatestLogCheckpoint",
+    "listLogCheckpoints",
+    "getLogEntry",
+    "getLogInclusionProof",
+    "getLogConsistencyProof",
+    "listLogKeys",
+    "getPublicLogCheckpoint",
+    "getPublicLogKeys",
+    "checkPublicLogConsistency",
+    "exportEvidenceBundle",
+    "listAccessAudit",
+    "composeNoticeBoardEdition",
+    "listNoticeBoardEditions",
+    "getNoticeBoardEdition",
+    "approveNoticeBoardEdition",
+    "publishNoticeBoardEdition",
+    "withdrawNoticeBoardEdition",
+    "getPublicNoticeBoard",
+    "getPublicNoticeBoardPage",
+    "syncPush",
+    "syncPull",
+    "listSyncReview",
+    "acceptSyncReview",
+    "rejectSyncReview",
+    "listSyncDevices",
 )
 """Every operationId the mini-program may call. Renaming one breaks shipped clients: change this
 list only together with mobile-api."""
 OPTIONAL_OPERATION_IDS: Final = frozenset({"devLogin"})
 """Served only on the embedded default (never in this suite, which uses external services)."""
-PUBLIC_OPERATION_IDS: Final = frozenset({"getHealth", "wxLogin", "refreshToken", "devLogin"})
+PUBLIC_OPERATION_IDS: Final = frozenset(
+    {"getHealth", "wxLogin", "refreshToken", "devLogin"}
+    # the evidence log's publication: checkpoint copies must be had without an account
+    | {"getPublicLogCheckpoint", "getPublicLogKeys", "checkPublicLogConsistency"}
+    # the public notice board (公示栏): what residents read, on screen or printed
+    | {"getPublicNoticeBoard", "getPublicNoticeBoardPage"}
+)
 """Reachable without an access token; every other operation declares bearer security."""
 BEARER_SCHEME: Final = "bearerAuth"
 

@@ -42,6 +42,28 @@ EXEMPT |= {
     "listPointRules",
     "getPointRule",
 }
+# Assessment schemes are system-wide scoring rules (no grid's data in them), read by anyone.
+EXEMPT |= {"listAssessmentSchemes", "getAssessmentScheme"}
+# Operations figures (lag, positions, process) and the export audit: no grid resource in them,
+# and only admin/supervisor (metrics) or admin/auditor (audit) may read them at all; member B1
+# is refused by role (tests/integration/test_metrics.py, test_exports.py).
+EXEMPT |= {"getMetrics", "getProjectionStatus", "listExportAudit"}
+# The evidence log: auditor role only (member B1 is refused by role, see
+# tests/integration/test_audit_log_api.py), and its public checkpoint, keys and consistency
+# check carry only hashes and signatures, nothing of any grid.
+EXEMPT |= {
+    "getLatestLogCheckpoint",
+    "listLogCheckpoints",
+    "getLogInclusionProof",
+    "getLogConsistencyProof",
+    "listLogKeys",
+    "getPublicLogCheckpoint",
+    "getPublicLogKeys",
+    "checkPublicLogConsistency",
+}
+# The access audit: auditor role only, across the township (member B1 is refused by role, see
+# tests/integration/test_access_audit.py); it takes no grid resource to probe with.
+EXEMPT |= {"listAccessAudit"}
 
 
 @dataclass
@@ -65,6 +87,7 @@ class A1:
     redemption_id: str = ""
     rule_code: str = ""
     case_id: str = ""  # a case member A1 reported, overdue and escalated
+    edition_id: str = ""  # a draft notice-board edition of village A (names A1 and its member)
 
     def path_values(self) -> dict[str, str]:
         return {
@@ -81,9 +104,16 @@ class A1:
             "owner_id": self.household_id,
             "redemption_id": self.redemption_id,
             "case_id": self.case_id,
+            "edition_id": self.edition_id,
             # reference data: a default category code and a built-in calendar year
             "code": "hazard",
             "year": "2026",
+            # the evidence log: an early stored event (auditors only; B1 is refused by role)
+            "position": "1",
+            # assessments: the quarter A1's field work lands in (server time)
+            "period": _this_quarter(),
+            # sync review: an event id of A1 (its visit's id, as phones push it)
+            "event_id": self.visit_id,
         }
 
 
@@ -114,6 +144,17 @@ def _png() -> bytes:
         + chunk(b"IDAT", pixels)
         + chunk(b"IEND", b"")
     )
+
+
+def _this_quarter() -> str:
+    today = datetime.now(UTC).date()
+    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+
+
+_SCHEME_PROBE_LINES: dict[str, Any] = {
+    "indicators": [{"indicator": "visits", "weight": 100, "full_at": 1}]
+}
+_SCHEME_PROBE: dict[str, Any] = {"code": "scope-probe", "label": "越权", **_SCHEME_PROBE_LINES}
 
 
 def _ledger(world: World) -> dict[str, Any]:
@@ -294,7 +335,68 @@ TABLE: dict[str, Callable[[World, A1], Call]] = {
     "listCaseBoard": lambda w, a: Call(params={"limit": 200}),
     "listOverdueCases": lambda w, a: Call(params={"limit": 200}),
     "listEscalatedCases": lambda w, a: Call(params={"limit": 200}),
+    # the evidence log's stored entries: auditor role only
+    "getLogEntry": lambda w, a: Call(),
+    # profiles, coverage, rankings and exports: B1 asks for A1's member or unit
+    "getMemberProfile": lambda w, a: Call(params={"period": "quarter"}),
+    "listGridCoverage": lambda w, a: Call(params={"limit": 200}),
+    "rankGrids": lambda w, a: Call(params={"limit": 200}),
+    "rankMembers": lambda w, a: Call(params={"limit": 200}),
+    "createExport": lambda w, a: Call(
+        json={"what": "grid_coverage", "filters": {"unit_id": a.unit_id}, "reason": "越权"}
+    ),
+    # notice board: B1 may not compose, review, publish or withdraw village A's editions, nor
+    # read them (village A is outside a grid's scope); the public board is for villages and
+    # towns only, so grid A1's unit id answers 404
+    "composeNoticeBoardEdition": lambda w, a: Call(json={"unit_id": str(w.village_a)}),
+    "listNoticeBoardEditions": lambda w, a: Call(),
+    "getNoticeBoardEdition": lambda w, a: Call(),
+    "approveNoticeBoardEdition": lambda w, a: Call(),
+    "publishNoticeBoardEdition": lambda w, a: Call(),
+    "withdrawNoticeBoardEdition": lambda w, a: Call(json={"reason": "越权"}),
+    "getPublicNoticeBoard": lambda w, a: Call(),
+    "getPublicNoticeBoardPage": lambda w, a: Call(),
+    # assessments: B1 may neither score, rank, export nor sign off A1; schemes are admin-only
+    "defineAssessmentScheme": lambda w, a: Call(json=_SCHEME_PROBE),
+    "reviseAssessmentScheme": lambda w, a: Call(json={"label": "越权", **_SCHEME_PROBE_LINES}),
+    "retireAssessmentScheme": lambda w, a: Call(json={"reason": "越权"}),
+    "rankAssessments": lambda w, a: Call(params={"unit_id": a.unit_id, "level": "member"}),
+    "exportAssessmentRankings": lambda w, a: Call(
+        params={"unit_id": a.unit_id, "level": "member", "reason": "越权"}
+    ),
+    "explainUnitScore": lambda w, a: Call(),
+    "explainMemberScore": lambda w, a: Call(),
+    "signOffAssessment": lambda w, a: Call(json={}),
+    "getAssessmentSignOff": lambda w, a: Call(),
+    # evidence bundles: auditors only; B1 asks for A1's case and is refused by role
+    "exportEvidenceBundle": lambda w, a: Call(json={"case_id": a.case_id, "reason": "越权"}),
+    # offline sync: B1 pushes a visit to A1's household from its own phone (answered per item,
+    # rejected 40301) and pulls its own buckets; the review queue and device status hold A1's
+    # held push and phone; deciding A1's pushed visit is refused by role
+    "syncPush": lambda w, a: Call(json=_sync_push_body("device-member_b1", a.household_id)),
+    "syncPull": lambda w, a: Call(json={"protocol": 1, "device_id": "device-member_b1"}),
+    "listSyncReview": lambda w, a: Call(params={"status": "deferred", "limit": 200}),
+    "acceptSyncReview": lambda w, a: Call(),
+    "rejectSyncReview": lambda w, a: Call(json={"reason": "越权"}),
+    "listSyncDevices": lambda w, a: Call(params={"limit": 200}),
 }
+
+
+def _sync_push_body(device_id: str, household_id: str, *, notes: str | None = None) -> Any:
+    now = datetime.now(UTC).isoformat()
+    payload = {"household_id": household_id, "purpose": "routine", "method": "in_person",
+               "visited_at": now, "findings": {"notes": notes}}  # fmt: skip
+    event = {"event_id": str(uuid.uuid4()), "device_seq": 1, "type": "visit.recorded",
+             "captured_at": now, "payload": payload}  # fmt: skip
+    return {"protocol": 1, "device_id": device_id, "device_clock": now, "events": [event]}
+
+
+async def _a1_held_push(client: Client, world: World) -> None:
+    """Member A1's phone pushes a visit to a household not registered yet: held (deferred) in
+    A1's scope, with A1's words in its notes; the push also puts A1's phone in device status."""
+    body = _sync_push_body("device-member_a1", str(uuid.uuid4()), notes="欧阳秘户待登记")
+    pushed = await client.post("/v1/sync/push", headers=world.headers["member_a1"], json=body)
+    assert pushed.json()["results"][0]["status"] == "deferred", pushed.text
 
 
 # Lists answer (with nothing of A1); "own" acts on the caller's own things; the rest are "act".
@@ -310,6 +412,13 @@ KIND: dict[str, Kind] = {
     "listCaseBoard": "list",
     "listOverdueCases": "list",
     "listEscalatedCases": "list",
+    "listGridCoverage": "list",
+    "rankGrids": "list",
+    "rankMembers": "list",
+    "syncPush": "own",
+    "syncPull": "own",
+    "listSyncReview": "list",
+    "listSyncDevices": "list",
 }
 PATH_PARAMS = frozenset(
     {"unit_id", "staff_id", "household_id", "person_id", "conflict_id", "sha256"}
@@ -318,6 +427,10 @@ PATH_PARAMS |= {"visit_id", "mediation_id", "award_id", "owner_kind", "owner_id"
 PATH_PARAMS |= {"redemption_id"}
 PATH_PARAMS |= {"case_id"}
 PATH_PARAMS |= {"code", "year"}  # reference data: system-wide, never A1's
+PATH_PARAMS |= {"position"}  # evidence log entries: auditor role only
+PATH_PARAMS |= {"edition_id"}
+PATH_PARAMS |= {"period"}  # an assessment period id, e.g. 2026-Q4
+PATH_PARAMS |= {"event_id"}  # a pushed event (sync review): A1's visit id
 
 
 def operations(app: Litestar) -> dict[str, tuple[str, str, list[str]]]:
@@ -373,6 +486,7 @@ async def a1(client: Client, container: Container, world: World) -> A1:
     )
     assert uploaded.status_code == 201, uploaded.text
     field_work = await _field_work(client, world, hid)
+    await _a1_held_push(client, world)
     return A1(
         unit_id=str(world.grid_a1),
         staff_id=str(world.staff["member_a1"]),
@@ -398,7 +512,19 @@ async def a1(client: Client, container: Container, world: World) -> A1:
         sha256=sha256,
         **field_work,
         case_id=await _a1_case(client, container, world),
+        edition_id=await _a1_edition(client, world),
     )
+
+
+async def _a1_edition(client: Client, world: World) -> str:
+    """The supervisor composes a draft board of village A: it lists grid A1 and member A1."""
+    body = {"unit_id": str(world.village_a), "notes": ["甲村第一网格本期公示"]}
+    composed = await client.post(
+        "/v1/notice-board/editions", headers=world.headers["supervisor"], json=body
+    )
+    assert composed.status_code == 201, composed.text
+    edition_id: str = composed.json()["id"]
+    return edition_id
 
 
 async def _a1_case(client: Client, container: Container, world: World) -> str:
