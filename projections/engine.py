@@ -58,10 +58,16 @@ def _lock_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(f"projection:{name}".encode()).digest()[:7], "big")
 
 
+# Every projection reads every row (its position must pass them all), but only the rows of
+# topics it folds carry their state: shipping and parsing every event's bytes for each of the
+# read models was most of a rebuild's time. $3 is the projection's known interesting topics; a
+# row of a topic not classified yet comes without state and is fetched again once classified.
 _SELECT = (
-    f"SELECT notification_id, originator_id, originator_version, topic, state "
+    f"SELECT notification_id, originator_id, originator_version, topic, "
+    f"CASE WHEN topic = ANY($3::text[]) THEN state END AS state "
     f"FROM {EVENTS_TABLE} WHERE notification_id > $1 ORDER BY notification_id LIMIT $2"
 )
+_STATES = f"SELECT notification_id, state FROM {EVENTS_TABLE} WHERE notification_id = ANY($1)"
 
 
 class ProjectionRunner:
@@ -73,6 +79,7 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self._wake = asyncio.Event()
         self._advanced = asyncio.Condition()
+        self._interest: dict[str, dict[str, bool]] = {name: {} for name in self.projections}
 
     async def ensure_tables(self) -> None:
         async with self.pool.acquire() as conn:
@@ -143,23 +150,12 @@ class ProjectionRunner:
                 "SELECT position FROM projection_positions WHERE name = $1 FOR UPDATE",
                 projection.name,
             )
-            rows = await conn.fetch(_SELECT, position, self.batch_size)
+            rows = await conn.fetch(
+                _SELECT, position, self.batch_size, self._interesting_topics(projection)
+            )
             if not rows:
                 return 0
-            batch = [
-                Recorded(
-                    r["notification_id"],
-                    r["topic"],
-                    decode_event(
-                        r["topic"],
-                        r["state"],
-                        originator_id=r["originator_id"],
-                        originator_version=r["originator_version"],
-                    ),
-                )
-                for r in rows
-                if projection.interested(r["topic"])
-            ]
+            batch = await self._decode(conn, projection, rows)
             if batch:
                 await projection.apply(conn, batch)
             await conn.execute(
@@ -171,6 +167,35 @@ class ProjectionRunner:
         async with self._advanced:
             self._advanced.notify_all()
         return len(rows)
+
+    def _interesting_topics(self, projection: Projection) -> list[str]:
+        return [t for t, yes in self._interest[projection.name].items() if yes]
+
+    def _interested(self, projection: Projection, topic: str) -> bool:
+        known = self._interest[projection.name]
+        if topic not in known:
+            known[topic] = projection.interested(topic)
+        return known[topic]
+
+    async def _decode(
+        self, conn: asyncpg.Connection, projection: Projection, rows: Sequence[asyncpg.Record]
+    ) -> list[Recorded]:
+        wanted = [r for r in rows if self._interested(projection, r["topic"])]
+        missing = [r["notification_id"] for r in wanted if r["state"] is None]
+        late = dict(await conn.fetch(_STATES, missing)) if missing else {}
+        return [
+            Recorded(
+                r["notification_id"],
+                r["topic"],
+                decode_event(
+                    r["topic"],
+                    r["state"] if r["state"] is not None else late[r["notification_id"]],
+                    originator_id=r["originator_id"],
+                    originator_version=r["originator_version"],
+                ),
+            )
+            for r in wanted
+        ]
 
     async def rebuild(
         self,
