@@ -16,7 +16,9 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
+from projections.bulk import insert_new_rows
 from projections.engine import Recorded
 
 __all__ = ["VisitLogProjection", "get_visit", "list_visits"]
@@ -61,41 +63,59 @@ class VisitLogProjection:
         return topic.startswith(_PREFIX)
 
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Recorded]) -> None:
+        # A few statements per batch, not one per event: every insert first (one COPY), then
+        # every change in log order. Equal to folding one by one because a visit's Recorded
+        # (version 1) precedes its changes in the log, and a change touches only its own row.
+        inserts, changes = [], []
         for rec in batch:
             e, kind = rec.event, type(rec.event).__name__
             if kind == "Recorded":
-                await _recorded(conn, e, rec.position)
-            elif kind == "Amended":
-                await conn.execute(
-                    "UPDATE visit_log SET notes = $2, needs = $3, amendments = amendments + 1, "
-                    "findings = jsonb_set(findings, '{notes}', to_jsonb($2::text)), "
-                    "version = $4, updated_position = $5 WHERE id = $1",
-                    e.originator_id, e.notes, list(e.needs), e.originator_version, rec.position,
-                )  # fmt: skip
-            elif kind == "Voided":
-                await conn.execute(
-                    "UPDATE visit_log SET voided = true, void_reason = $2, version = $3, "
-                    "updated_position = $4 WHERE id = $1",
-                    e.originator_id, e.reason, e.originator_version, rec.position,
-                )  # fmt: skip
+                inserts.append(_recorded_row(e, rec.position))
+            elif kind in ("Amended", "Voided"):
+                changes.append(_change_row(e, kind, rec.position))
+        await insert_new_rows(conn, "visit_log", _COLUMNS, inserts, order_by="updated_position")
+        if changes:
+            await conn.executemany(_CHANGE, changes)
 
 
-async def _recorded(conn: asyncpg.Connection, e: Any, position: int) -> None:
+_COLUMNS = (
+    "id", "household_id", "grid_id", "visitor_id", "visitor_role", "device_id", "purpose",
+    "method", "visited_at", "recorded_at", "findings", "problems", "needs", "notes", "gps",
+    "photos", "follow_up_case_ids", "version", "updated_position",
+)  # fmt: skip
+# One statement for both kinds of change, so a batch's changes apply in log order ($2 says
+# which: an amendment rewrites the notes and needs, a voiding marks the row void).
+_CHANGE = (
+    "UPDATE visit_log SET "
+    "notes = CASE WHEN $2 THEN $3 ELSE notes END, "
+    "needs = CASE WHEN $2 THEN $4::text[] ELSE needs END, "
+    "findings = CASE WHEN $2 THEN jsonb_set(findings, '{notes}', to_jsonb($3::text)) "
+    "ELSE findings END, "
+    "amendments = amendments + CASE WHEN $2 THEN 1 ELSE 0 END, "
+    "voided = voided OR NOT $2, "
+    "void_reason = CASE WHEN $2 THEN void_reason ELSE $5 END, "
+    "version = $6, updated_position = $7 WHERE id = $1"
+)
+
+
+def _change_row(e: Any, kind: str, position: int) -> tuple[Any, ...]:
+    if kind == "Amended":
+        return (e.originator_id, True, e.notes, list(e.needs), None, e.originator_version,
+                position)  # fmt: skip
+    return (e.originator_id, False, None, None, e.reason, e.originator_version, position)
+
+
+def _json(struct: Any) -> str:
+    return msgspec.json.encode(struct).decode()
+
+
+def _recorded_row(e: Any, position: int) -> tuple[Any, ...]:
+    # The structs' own JSON (every field, as declared): jsonb compares by value, not spelling.
     f = e.findings
-    findings = {k: getattr(f, k) for k in f.__struct_fields__}
-    gps = (
-        None
-        if e.gps is None
-        else json.dumps({k: getattr(e.gps, k) for k in e.gps.__struct_fields__})
-    )
-    await conn.execute(
-        "INSERT INTO visit_log (id, household_id, grid_id, visitor_id, visitor_role, device_id, "
-        "purpose, method, visited_at, recorded_at, findings, problems, needs, notes, gps, "
-        "photos, follow_up_case_ids, version, updated_position) VALUES ($1, $2, $3, $4, $5, $6, "
-        "$7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15::jsonb, $16, $17, $18, $19) "
-        "ON CONFLICT (id) DO NOTHING",
+    gps = None if e.gps is None else _json(e.gps)
+    return (
         e.originator_id, e.household_id, e.grid_id, e.meta.actor_id, e.meta.role,
-        e.meta.device_id, e.purpose, e.method, e.visited_at, e.timestamp, json.dumps(findings),
+        e.meta.device_id, e.purpose, e.method, e.visited_at, e.timestamp, _json(f),
         list(f.problems), list(e.needs), f.notes, gps, list(e.photos),
         list(e.follow_up_case_ids), e.originator_version, position,
     )  # fmt: skip
