@@ -206,14 +206,16 @@ def _ops(
     True if cut."""
     ops: list[tuple[int, bytes]] = []
     size, boundary = 0, 0
+    heads: dict[tuple[str, str, bool], bytes] = {}
     for r in rows:
         body = data.get((r["kind"], r["id"])) if r["op"] == "put" else None
         # A put whose row is gone from its owner (deleted since) is sent as a remove.
-        op = SyncOp(bucket=r["bucket"], op="put" if body is not None else "remove",
-                    kind=r["kind"], id=r["id"])  # fmt: skip
-        encoded = _ENCODER.encode(op)
-        if body is not None:
-            encoded = encoded[:-1] + b',"data":' + body + b"}"
+        key = (r["bucket"], r["kind"], body is not None)
+        head = heads.get(key)
+        if head is None:
+            head = heads[key] = _op_head(*key)
+        encoded = head + _ENCODER.encode(r["id"])
+        encoded += b"}" if body is None else b',"data":' + body + b"}"
         if ops and ops[-1][0] != r["seq"]:
             boundary = len(ops)
         size += len(encoded) + 1
@@ -221,6 +223,15 @@ def _ops(
             return ops[:boundary], True
         ops.append((r["seq"], encoded))
     return ops, False
+
+
+def _op_head(bucket: str, kind: str, put: bool) -> bytes:
+    """The JSON of a :class:`SyncOp` up to its id: the same bytes the struct encodes to, built
+    once per bucket and kind rather than once per row (thousands of rows a bootstrap page)."""
+    op = SyncOp(bucket=bucket, op="put" if put else "remove", kind=kind, id="")
+    encoded = _ENCODER.encode(op)
+    assert encoded.endswith(b',"id":""}')
+    return encoded[: -len(b'""}')]
 
 
 def _advance(

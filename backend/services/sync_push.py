@@ -120,9 +120,9 @@ class SyncPushService:
             raise RecordConflictError("edits are decided one by one, each on fresh state")
         if len({i.event_id for i in items}) < len(items):
             raise RecordConflictError("an event id twice in one batch")
-        known = await self._known(items)
         judge = Judge(self.container, batch=True)
-        await judge.prefetch([i for i in items if i.event_id not in known])
+        # Independent reads, run side by side (a re-sent item's household is loaded unused).
+        known, _ = await asyncio.gather(self._known(items), judge.prefetch(items))
         answers: list[PushResult | SyncReceipt] = []
         group: dict[int, Aggregate] = {}
         for item in items:
