@@ -105,8 +105,9 @@ async def test_a_failing_batch_changes_neither_the_view_nor_the_position(
     container: Container, world: World
 ) -> None:
     head = await container.runner.head()
+    # one batch holds the whole log, whatever earlier modules wrote (the demo seeds thousands)
     crashing = ProjectionRunner(
-        container.pool, [CountingProjection(name="probe_crash", fail_at=head)], batch_size=10_000
+        container.pool, [CountingProjection(name="probe_crash", fail_at=head)], batch_size=head
     )
     await crashing.ensure_tables()
     await container.pool.execute("TRUNCATE probe_events")
@@ -142,9 +143,10 @@ async def test_a_projection_stuck_on_an_event_is_reported_and_not_waited_for(
     # given a projection that cannot fold the newest event
     head = await container.runner.head()
     runner = ProjectionRunner(
-        container.pool, [CountingProjection(name="probe_poison", fail_at=head)], batch_size=10_000
+        container.pool, [CountingProjection(name="probe_poison", fail_at=head)], batch_size=head
     )
     await runner.ensure_tables()
+    await container.pool.execute("TRUNCATE probe_events")
 
     # when its worker tries
     await runner._catch_up_logged("probe_poison")
