@@ -29,11 +29,22 @@ from backend.services.scope import require_role, require_unit_in_scope
 from events.award import Award, post_award
 from events.holidays import CHINA_TZ
 from events.meta import EventMeta
+from events.point_rules import RuleVersion
 from events.points import PointsAccount
 from events.points_events import OwnerKind
 from projections import household_files, points_ledger, staff_roster
 
-__all__ = ["DECIDERS", "PROPOSERS", "AwardDraft", "AwardService", "business_day", "owner_unit"]
+__all__ = [
+    "DECIDERS",
+    "PROPOSERS",
+    "AwardDraft",
+    "AwardService",
+    "build_award",
+    "business_day",
+    "owner_unit",
+    "proposers_for",
+    "rule_for",
+]
 
 PROPOSERS = ("grid_member", "grid_head", "supervisor", "admin")
 DECIDERS = ("grid_head", "supervisor", "admin")
@@ -72,6 +83,30 @@ class AwardDraft:
     client_time: datetime | None
 
 
+def proposers_for(owner_kind: str) -> tuple[str, ...]:
+    # Commendations and 约谈 deductions of staff come from the heads, not from peers.
+    return DECIDERS if owner_kind == "staff" else PROPOSERS
+
+
+async def rule_for(container: Container, draft: AwardDraft, *, on: date) -> RuleVersion:
+    """The version of the draft's rule in force on ``on``, checked against the owner kind."""
+    rule = await reference.point_rule_version(container, draft.rule_code, on)
+    if rule is None:
+        raise ApiError(40400, "no point rule in force with this code", code=draft.rule_code)
+    if rule.target != draft.owner_kind:
+        raise ApiError(40010, f"rule {rule.code} is for a {rule.target}", field="owner_kind")
+    return rule
+
+
+def build_award(draft: AwardDraft, rule: RuleVersion, meta: EventMeta) -> Award:
+    """The proposal; its id is ``Award.id_for(rule code, source event, account)``."""
+    return Award.propose(
+        rule=rule, source_event_id=draft.source_event_id,
+        account_id=PointsAccount.id_for(draft.owner_kind, draft.owner_id),
+        reason=draft.reason, evidence=draft.evidence, meta=meta,
+    )  # fmt: skip
+
+
 class AwardService:
     def __init__(self, container: Container) -> None:
         self.container = container
@@ -81,24 +116,15 @@ class AwardService:
     async def propose(self, actor: Actor, draft: AwardDraft) -> tuple[dict[str, Any], bool]:
         """Propose; returns the award's view and whether it had been proposed before."""
         require_role(actor, *PROPOSERS)
-        if draft.owner_kind == "staff":
-            # Commendations and 约谈 deductions of staff come from the heads, not from peers.
-            require_role(actor, *DECIDERS)
+        require_role(actor, *proposers_for(draft.owner_kind))
         await owner_unit(self.container, actor, draft.owner_kind, draft.owner_id)
-        rule = await reference.point_rule_version(self.container, draft.rule_code, business_day())
-        if rule is None:
-            raise ApiError(40400, "no point rule in force with this code", code=draft.rule_code)
-        if rule.target != draft.owner_kind:
-            raise ApiError(40010, f"rule {rule.code} is for a {rule.target}", field="owner_kind")
+        rule = await rule_for(self.container, draft, on=business_day())
         account_id = PointsAccount.id_for(draft.owner_kind, draft.owner_id)
         award_id = Award.id_for(rule.code, draft.source_event_id, account_id)
         meta = actor.meta(client_time=draft.client_time)
 
         def build() -> Sequence[Aggregate]:
-            award = Award.propose(
-                rule=rule, source_event_id=draft.source_event_id, account_id=account_id,
-                reason=draft.reason, evidence=draft.evidence, meta=meta,
-            )  # fmt: skip
+            award = build_award(draft, rule, meta)
             if self._get(PointsAccount, account_id) is not None:
                 return [award]
             return [PointsAccount.open(draft.owner_kind, draft.owner_id, meta=meta), award]

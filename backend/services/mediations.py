@@ -27,7 +27,14 @@ from events.case import Case
 from events.mediation import Mediation, MediationOutcome, Mediator, Party, ReferredTo
 from projections import household_files, mediation_register, staff_roster
 
-__all__ = ["MEDIATORS", "MediationDraft", "MediationService", "Outcome"]
+__all__ = [
+    "MEDIATORS",
+    "MediationDraft",
+    "MediationService",
+    "Outcome",
+    "build_mediation",
+    "check_mediators",
+]
 
 MEDIATORS = ("grid_member", "grid_head", "mediator", "supervisor", "admin")
 READERS = (*MEDIATORS, "auditor")
@@ -64,7 +71,7 @@ class MediationService:
         stored = await self._stored(draft.mediation_id)
         if stored is None:
             await self._check_references(actor, draft)
-            mediation = _build(draft, actor)
+            mediation = build_mediation(draft, actor)
             try:
                 await self.commands.create(lambda: mediation, what="mediation")
                 return await self.view(actor, mediation.id), False
@@ -74,7 +81,7 @@ class MediationService:
             stored = await self._stored(draft.mediation_id)
             assert stored is not None
         found = await self.view(actor, draft.mediation_id)
-        fresh = _build(draft, actor)
+        fresh = build_mediation(draft, actor)
         if _content(fresh) != _content(stored):
             raise ApiError(40911, "mediation id already used with other content", id=str(stored.id))
         return found, True
@@ -169,11 +176,7 @@ class MediationService:
         """Every party's household in scope, every staff mediator and the case exist."""
         for party in draft.parties:
             await self._party_in_scope(actor, party)
-        for mediator in draft.mediators:
-            if mediator.staff_id is not None and not await staff_roster.get_staff(
-                self.pool, mediator.staff_id
-            ):
-                raise ApiError(40400, "no such staff member", staff_id=str(mediator.staff_id))
+        await check_mediators(self.container, draft.mediators)
         if draft.case_id is not None:
             await self.commands.load(Case, draft.case_id, what="case")
 
@@ -201,7 +204,16 @@ class MediationService:
         return found
 
 
-def _build(draft: MediationDraft, actor: Actor) -> Mediation:
+async def check_mediators(container: Container, mediators: tuple[Mediator, ...]) -> None:
+    """Every mediator named with a staff id is on the staff roster (push shares this)."""
+    for mediator in mediators:
+        if mediator.staff_id is not None and not await staff_roster.get_staff(
+            container.pool, mediator.staff_id
+        ):
+            raise ApiError(40400, "no such staff member", staff_id=str(mediator.staff_id))
+
+
+def build_mediation(draft: MediationDraft, actor: Actor) -> Mediation:
     return Mediation.open(
         mediation_id=draft.mediation_id,
         case_id=draft.case_id,

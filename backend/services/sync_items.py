@@ -4,22 +4,23 @@ Used by push (the author is the caller), by the release of held events and by a 
 accept (the author is rebuilt from the receipt: who, in which role and scope, on which device).
 Anything that is not "apply it now" leaves as :class:`Held` (deferred, review or rejected) with
 its errcode, so the caller records it on the receipt and the phone's queue moves on.
+
+The core handlers (visits, cases, households) live here; the field-captured facts (mediations,
+awards) in :mod:`backend.services.sync_field_items`, built on the shared types of
+:mod:`backend.services.sync_handlers`. ``_HANDLERS`` is the full table.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
 import msgspec
 from anyio import to_thread
 from eventsourcing.application import AggregateNotFoundError, project_aggregate
-from eventsourcing.domain import Aggregate
 
 from backend.bootstrap import Container
 from backend.errors import ApiError
@@ -32,6 +33,16 @@ from backend.services.cases import REPORTERS
 from backend.services.households import EDITORS
 from backend.services.reference import active_category
 from backend.services.scope import require_role
+from backend.services.sync_field_items import FIELD_HANDLERS
+from backend.services.sync_handlers import (
+    Ctx,
+    Held,
+    Item,
+    Plan,
+    decode,
+    item_of,
+    waiting_household,
+)
 from backend.services.visits import VISITORS
 from events.case import Case
 from events.case_events import Reporter
@@ -47,40 +58,10 @@ __all__ = ["EVENT_TYPES", "GRACE", "Held", "Item", "Judge", "Plan", "item_of"]
 GRACE = timedelta(days=7)
 """After an assignment ends, offline work captured within this window goes to review."""
 
-_ENCODER = msgspec.json.Encoder(order="sorted")
-
 
 class EditHousehold(RequestBody):
     household_id: UUID
     changes: Annotated[list[Change], msgspec.Meta(min_length=1, max_length=50)]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Item:
-    """A pushed event, normalised; ``body`` is canonical JSON and its hash tells a re-send
-    from another content under the same id."""
-
-    event_id: UUID
-    device_seq: int
-    type: str
-    captured_at: datetime
-    base_version: int | None
-    payload: dict[str, Any]
-    body: str
-    body_sha256: str
-
-
-def item_of(
-    *, event_id: UUID, device_seq: int, type: str, captured_at: datetime,
-    base_version: int | None, payload: dict[str, Any], media: list[Any],
-) -> Item:  # fmt: skip
-    canonical = {"type": type, "base_version": base_version, "payload": payload, "media": media}
-    body = _ENCODER.encode(canonical)
-    return Item(
-        event_id=event_id, device_seq=device_seq, type=type, captured_at=captured_at,
-        base_version=base_version, payload=payload, body=body.decode(),
-        body_sha256=hashlib.sha256(body).hexdigest(),
-    )  # fmt: skip
 
 
 async def _households_from_log(
@@ -114,47 +95,6 @@ def _named_household(item: Item) -> UUID | None:
         return None
 
 
-class Held(Exception):
-    """Not applied now: ``deferred`` (waiting), ``review`` (a person decides) or ``rejected``."""
-
-    def __init__(
-        self,
-        status: Literal["deferred", "review", "rejected"],
-        errcode: int,
-        reason: str,
-        *,
-        unit_id: UUID | None = None,
-        waiting_for: tuple[str, ...] = (),
-    ) -> None:
-        super().__init__(reason)
-        self.status, self.errcode, self.reason = status, errcode, reason
-        self.unit_id, self.waiting_for = unit_id, waiting_for
-
-
-@dataclass(frozen=True, kw_only=True)
-class Plan:
-    """What to save with the receipt, in the same transaction."""
-
-    aggregates: tuple[Aggregate, ...]
-    unit_id: UUID
-    conflicts: int = 0
-    """Household edit: field collisions recorded on the household (status ``conflict``)."""
-
-
-def _waiting_household(household_id: UUID) -> Held:
-    return Held(
-        "deferred", 40460, "waiting for a household the server does not know yet",
-        waiting_for=(f"household:{household_id}",),
-    )  # fmt: skip
-
-
-def _decode(item: Item, body_type: type[RequestBody], extra: dict[str, Any]) -> Any:
-    try:
-        return msgspec.json.decode(_ENCODER.encode({**item.payload, **extra}), type=body_type)
-    except (msgspec.ValidationError, msgspec.DecodeError) as err:
-        raise Held("rejected", 40062, f"payload does not match {item.type}: {err}") from None
-
-
 class Judge:
     """Decides one pushed event for its author; ``trust_scope`` is a reviewer's accept."""
 
@@ -166,6 +106,7 @@ class Judge:
         self.batch = batch
         self._households: dict[UUID, Household | None] = {}
         self._units: dict[UUID, asyncpg.Record | None] = {}
+        self._planned: set[UUID] = set()
 
     async def plan(
         self, author: Actor, item: Item, *, captured: datetime, trust_scope: bool = False
@@ -174,7 +115,7 @@ class Judge:
         if handler is None:
             raise Held("rejected", 40061, f"unknown event type {item.type!r}")
         try:
-            plan = await handler(self, _Ctx(author, item, captured, trust_scope))
+            plan = await handler(self, Ctx(author, item, captured, trust_scope))
         except ApiError as err:
             raise Held("rejected", err.errcode, err.errmsg) from None
         except DomainError as err:
@@ -208,18 +149,33 @@ class Judge:
             self._households.update(await _households_from_log(self.pool, wanted))
 
     def planned(self, plan: Plan) -> None:
-        """In a batch, later items see the households this plan registers or edits."""
+        """In a batch, later items see the aggregates this plan creates or changes."""
         if self.batch:
             for aggregate in plan.aggregates:
+                self._planned.add(aggregate.id)
                 if isinstance(aggregate, Household):
                     self._households[aggregate.id] = aggregate
+
+    async def known(self, aggregate_id: UUID) -> bool:
+        """Stored already, or saved earlier in this batch (an award, a points account)."""
+        if aggregate_id in self._planned:
+            return True
+
+        def run() -> bool:
+            try:
+                self.container.event_log.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                return False
+            return True
+
+        return await to_thread.run_sync(run)
 
     async def unit(self, unit_id: UUID) -> asyncpg.Record | None:
         if unit_id not in self._units or not self.batch:
             self._units[unit_id] = await grid_tree.get_unit(self.pool, unit_id)
         return self._units[unit_id]
 
-    async def authorise(self, ctx: _Ctx, unit_id: UUID, roles: tuple[str, ...]) -> asyncpg.Record:
+    async def authorise(self, ctx: Ctx, unit_id: UUID, roles: tuple[str, ...]) -> asyncpg.Record:
         """Scope judged now, then at capture time from the assignment history (+ grace)."""
         require_role(ctx.author, *roles)
         unit = await self.unit(unit_id)
@@ -234,7 +190,7 @@ class Judge:
             )  # fmt: skip
         raise Held("rejected", 40301, "grid unit outside your scope", unit_id=unit_id)
 
-    async def _held_then(self, ctx: _Ctx, path: list[UUID]) -> bool:
+    async def _held_then(self, ctx: Ctx, path: list[UUID]) -> bool:
         day = ctx.captured.date()
         for row in await staff_roster.assignments_of(self.pool, ctx.author.staff_id):
             if row["scope_unit_id"] not in path or row["effective_from"] > day:
@@ -245,25 +201,13 @@ class Judge:
         return False
 
 
-@dataclass(frozen=True)
-class _Ctx:
-    author: Actor
-    item: Item
-    captured: datetime
-    """Capture time estimated on the server's clock (device time + measured offset)."""
-    trust_scope: bool
-
-    def meta(self, client_time: datetime | None = None) -> Any:
-        return self.author.meta(client_time=client_time or self.item.captured_at)
-
-
-async def _visit(judge: Judge, ctx: _Ctx) -> Plan:
-    body: NewVisit = _decode(ctx.item, NewVisit, {"visit_id": str(ctx.item.event_id)})
+async def _visit(judge: Judge, ctx: Ctx) -> Plan:
+    body: NewVisit = decode(ctx.item, NewVisit, {"visit_id": str(ctx.item.event_id)})
     if body.visit_id != ctx.item.event_id:
         raise Held("rejected", 40062, "visit_id must equal event_id")
     household = await judge.household(body.household_id)
     if household is None:
-        raise _waiting_household(body.household_id)
+        raise waiting_household(body.household_id)
     await judge.authorise(ctx, household.grid_id, VISITORS)
     visit = Visit.record(
         visit_id=body.visit_id, household_id=body.household_id, grid_id=household.grid_id,
@@ -275,13 +219,13 @@ async def _visit(judge: Judge, ctx: _Ctx) -> Plan:
     return Plan(aggregates=(visit,), unit_id=household.grid_id)
 
 
-async def _case(judge: Judge, ctx: _Ctx) -> Plan:
-    body: ReportCase = _decode(ctx.item, ReportCase, {"id": str(ctx.item.event_id)})
+async def _case(judge: Judge, ctx: Ctx) -> Plan:
+    body: ReportCase = decode(ctx.item, ReportCase, {"id": str(ctx.item.event_id)})
     if body.id != ctx.item.event_id:
         raise Held("rejected", 40062, "id must equal event_id")
     unit_id = body.unit_id or ctx.author.scope_unit_id
     if body.household_id is not None and await judge.household(body.household_id) is None:
-        raise _waiting_household(body.household_id)
+        raise waiting_household(body.household_id)
     unit = await judge.authorise(ctx, unit_id, REPORTERS)
     if unit["status"] != "active":
         raise Held("rejected", 40910, "grid unit is retired", unit_id=unit_id)
@@ -310,8 +254,8 @@ def _reporter(author: Actor, body: ReportCase) -> Reporter:
     return Reporter(source=source, contact_name=body.contact_name, contact_phone=body.contact_phone)
 
 
-async def _register(judge: Judge, ctx: _Ctx) -> Plan:
-    body: RegisterHousehold = _decode(ctx.item, RegisterHousehold, {})
+async def _register(judge: Judge, ctx: Ctx) -> Plan:
+    body: RegisterHousehold = decode(ctx.item, RegisterHousehold, {})
     unit = await judge.authorise(ctx, body.grid_id, EDITORS)
     if unit["level"] < 3 or unit["status"] != "active":
         raise Held("rejected", 40010, "households belong to an active grid or micro-grid")
@@ -324,13 +268,13 @@ async def _register(judge: Judge, ctx: _Ctx) -> Plan:
     return Plan(aggregates=(household,), unit_id=body.grid_id)
 
 
-async def _edit(judge: Judge, ctx: _Ctx) -> Plan:
-    body: EditHousehold = _decode(ctx.item, EditHousehold, {})
+async def _edit(judge: Judge, ctx: Ctx) -> Plan:
+    body: EditHousehold = decode(ctx.item, EditHousehold, {})
     if ctx.item.base_version is None or not body.changes:
         raise Held("rejected", 40062, "household.edited needs base_version and changes")
     household = await judge.household(body.household_id)
     if household is None:
-        raise _waiting_household(body.household_id)
+        raise waiting_household(body.household_id)
     await judge.authorise(ctx, household.grid_id, EDITORS)
     conflicts = household.update(to_changes(body.changes), ctx.item.base_version, meta=ctx.meta())
     return Plan(aggregates=(household,), unit_id=household.grid_id, conflicts=len(conflicts))
@@ -341,5 +285,6 @@ _HANDLERS = {
     "case.reported": _case,
     "household.registered": _register,
     "household.edited": _edit,
+    **FIELD_HANDLERS,
 }
 EVENT_TYPES = tuple(_HANDLERS)
