@@ -47,7 +47,8 @@ SchemeParam = Annotated[
     QueryParameter(pattern="^[a-z][a-z0-9_.-]{1,47}$", description="scheme code"),
 ]
 Level = FromQuery[Literal["village", "grid", "member"]]
-Reason = Annotated[str, QueryParameter(min_length=1, max_length=500)]
+# Optional in the schema so that a missing reason gets its own errcode (40077), not 40000.
+Reason = Annotated[str | None, QueryParameter(max_length=500, description="why (audited)")]
 EventsPerLine = Annotated[
     int, QueryParameter(ge=1, le=5000, description="events listed per line (all are counted)")
 ]
@@ -174,16 +175,22 @@ class AssessmentController(Controller):
         container: ContainerDep,
         actor: ActorDep,
         period: Period,
-        reason: Reason,
         level: Level = "village",
+        reason: Reason = None,
         unit_id: FromQuery[UUID | None] = None,
         scheme: SchemeParam = "township",
     ) -> Response[bytes]:
         name, content = await export_ranking_csv(
-            container, actor, period, scheme=scheme, level=level, within=unit_id, reason=reason
+            container,
+            actor,
+            period,
+            scheme=scheme,
+            level=level,
+            within=unit_id,
+            reason=reason or "",
         )
         headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-        return Response(content, media_type="text/csv; charset=utf-8", headers=headers)
+        return Response(content, media_type="text/csv", headers=headers)  # Litestar adds charset
 
     @get(
         "/units/{unit_id:uuid}/explain",

@@ -205,12 +205,15 @@ async def test_export_needs_a_reason_and_is_audited(
     blank = await client.get(url(period, "rankings.csv"), headers=sup,
                              params={"scheme": scheme, "reason": "   "})  # fmt: skip
     assert (blank.status_code, blank.json()["errcode"]) == (400, 40077)
+    missing = await client.get(url(period, "rankings.csv"), headers=sup, params={"scheme": scheme})
+    assert (missing.status_code, missing.json()["errcode"]) == (400, 40077)
     before = await container.pool.fetchval(
         "SELECT count(*) FROM export_audit WHERE staff_id = $1", world.staff["supervisor"]
     )
     params = {"scheme": scheme, "reason": "考核会", "level": "grid"}
     done = await client.get(url(period, "rankings.csv"), headers=sup, params=params)
     assert done.status_code == 200, done.text
+    assert done.headers["content-type"] == "text/csv; charset=utf-8"
     row = await container.pool.fetchrow(
         "SELECT what, reason, row_count FROM export_audit WHERE staff_id = $1 "
         "ORDER BY at DESC LIMIT 1", world.staff["supervisor"],
