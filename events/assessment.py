@@ -23,13 +23,14 @@ The indicators are the ones :mod:`projections.assessment_facts` can count (see
 import re
 from datetime import date
 from typing import Final, Literal, Self
-from uuid import UUID, uuid5
+from uuid import UUID
 
 import msgspec
 from eventsourcing.domain import Aggregate, event
 
 from events.assessment_errors import InvalidScheme
 from events.assessment_period import PeriodKind
+from events.codes import CodeKeyed
 from events.errors import InvalidTransition
 from events.meta import EventMeta
 from events.validation import ensure_not_before, validate_text
@@ -148,8 +149,11 @@ def validate_indicators(indicators: tuple[IndicatorSpec, ...]) -> tuple[Indicato
     return indicators
 
 
-class AssessmentScheme(Aggregate):
+class AssessmentScheme(CodeKeyed, Aggregate):
     """A scheme with its numbered, effective-dated versions."""
+
+    id_namespace = SCHEME_NAMESPACE
+    id_prefix = "assessment-scheme:"
 
     class Defined(Aggregate.Created):
         code: str
@@ -170,15 +174,6 @@ class AssessmentScheme(Aggregate):
         effective_from: date
         reason: str
         meta: EventMeta
-
-    @staticmethod
-    def create_id(code: str) -> UUID:
-        """eventsourcing hook: the id derives from the scheme code."""
-        return uuid5(SCHEME_NAMESPACE, "assessment-scheme:" + code)
-
-    @classmethod
-    def id_for_code(cls, code: str) -> UUID:
-        return cls.create_id(code.strip())
 
     @classmethod
     def define(

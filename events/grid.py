@@ -13,11 +13,12 @@ History is effective-dated: ``periods`` records each state from its ``effective_
 import re
 from datetime import date
 from typing import Final, Literal, Self, get_args
-from uuid import UUID, uuid5
+from uuid import UUID
 
 import msgspec
 from eventsourcing.domain import Aggregate, event
 
+from events.codes import CodeKeyed
 from events.errors import InvalidGridCode, InvalidTransition, InvalidValue
 from events.meta import EventMeta
 from events.validation import ensure_not_before, validate_text
@@ -85,8 +86,11 @@ def validate_grid_code(
     return code
 
 
-class GridUnit(Aggregate):
+class GridUnit(CodeKeyed, Aggregate):
     """A node of the grid tree with effective-dated name, parent and status."""
+
+    id_namespace = GRID_NAMESPACE
+    id_prefix = "grid-unit:"
 
     class Created(Aggregate.Created):
         code: str
@@ -110,15 +114,6 @@ class GridUnit(Aggregate):
         effective_from: date
         reason: str
         meta: EventMeta
-
-    @staticmethod
-    def create_id(code: str) -> UUID:
-        """eventsourcing hook: the id of ``GridUnit(code=...)`` is derived from the code."""
-        return uuid5(GRID_NAMESPACE, "grid-unit:" + code)
-
-    @classmethod
-    def id_for_code(cls, code: str) -> UUID:
-        return cls.create_id(code.strip())
 
     @classmethod
     def create(

@@ -20,11 +20,12 @@ Term rules:
 import re
 from datetime import date
 from typing import Final, Literal, Self, get_args
-from uuid import UUID, uuid5
+from uuid import UUID
 
 import msgspec
 from eventsourcing.domain import Aggregate, event
 
+from events.codes import CodeKeyed
 from events.errors import InvalidTransition, InvalidValue
 from events.meta import EventMeta
 from events.validation import ensure_not_before, validate_text
@@ -152,8 +153,11 @@ def _validate_kind(trigger: str, target: str) -> None:
         raise InvalidValue("trigger does not fit the target", field="target")
 
 
-class PointRule(Aggregate):
+class PointRule(CodeKeyed, Aggregate):
     """A rule with its numbered, effective-dated versions."""
+
+    id_namespace = POINT_RULE_NAMESPACE
+    id_prefix = "point-rule:"
 
     class Defined(Aggregate.Created):
         code: str
@@ -173,15 +177,6 @@ class PointRule(Aggregate):
         effective_from: date
         reason: str
         meta: EventMeta
-
-    @staticmethod
-    def create_id(code: str) -> UUID:
-        """eventsourcing hook: the id derives from the rule code."""
-        return uuid5(POINT_RULE_NAMESPACE, "point-rule:" + code)
-
-    @classmethod
-    def id_for_code(cls, code: str) -> UUID:
-        return cls.create_id(code.strip())
 
     @classmethod
     def define(

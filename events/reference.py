@@ -12,11 +12,12 @@ change; the backend refuses new cases in it.
 
 import re
 from typing import Final, Self
-from uuid import UUID, uuid5
+from uuid import UUID
 
 import msgspec
 from eventsourcing.domain import Aggregate, event
 
+from events.codes import CodeKeyed
 from events.errors import InvalidTransition, InvalidValue
 from events.meta import EventMeta
 from events.validation import validate_text
@@ -68,8 +69,11 @@ def validate_category_code(code: str) -> str:
     return code
 
 
-class CaseCategory(Aggregate):
+class CaseCategory(CodeKeyed, Aggregate):
     """A case category: code, label, optional parent, whether mediation applies."""
+
+    id_namespace = REFERENCE_NAMESPACE
+    id_prefix = "case-category:"
 
     class Defined(Aggregate.Created):
         code: str
@@ -85,15 +89,6 @@ class CaseCategory(Aggregate):
     class Retired(Aggregate.Event):
         reason: str
         meta: EventMeta
-
-    @staticmethod
-    def create_id(code: str) -> UUID:
-        """eventsourcing hook: the id derives from the code."""
-        return uuid5(REFERENCE_NAMESPACE, "case-category:" + code)
-
-    @classmethod
-    def id_for_code(cls, code: str) -> UUID:
-        return cls.create_id(code.strip())
 
     @classmethod
     def define(
