@@ -12,15 +12,15 @@ awards) in :mod:`backend.services.sync_field_items`, built on the shared types o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import asyncpg
 import msgspec
 from anyio import to_thread
-from eventsourcing.application import AggregateNotFoundError, project_aggregate
+from eventsourcing.application import AggregateNotFoundError
 
 from backend.bootstrap import Container
 from backend.errors import ApiError
@@ -50,8 +50,7 @@ from events.errors import DomainError
 from events.household import Household
 from events.visit import Gps, Visit
 from projections import grid_tree, staff_roster
-from storage.eventstore import EVENTS_TABLE
-from storage.mapper import decode_event
+from storage.aggregates import load_aggregates
 
 __all__ = ["EVENT_TYPES", "GRACE", "Held", "Item", "Judge", "Plan", "item_of"]
 
@@ -62,29 +61,6 @@ GRACE = timedelta(days=7)
 class EditHousehold(RequestBody):
     household_id: UUID
     changes: Annotated[list[Change], msgspec.Meta(min_length=1, max_length=50)]
-
-
-async def _households_from_log(
-    pool: asyncpg.Pool, household_ids: Iterable[UUID]
-) -> dict[UUID, Household | None]:
-    """Aggregates rebuilt from their stored events, as the repository does (no snapshots),
-    for many ids in one query; an id that is not a household maps to None."""
-    rows = await pool.fetch(
-        f"SELECT originator_id, originator_version, topic, state FROM {EVENTS_TABLE} "
-        "WHERE originator_id = ANY($1::uuid[]) ORDER BY originator_id, originator_version",
-        list(household_ids),
-    )
-    events: dict[UUID, list[Any]] = {}
-    for r in rows:
-        events.setdefault(r["originator_id"], []).append(
-            decode_event(r["topic"], r["state"], originator_id=r["originator_id"],
-                         originator_version=r["originator_version"])
-        )  # fmt: skip
-    found: dict[UUID, Household | None] = {}
-    for aggregate_id, stored in events.items():
-        aggregate = project_aggregate(None, stored)
-        found[aggregate_id] = aggregate if isinstance(aggregate, Household) else None
-    return found
 
 
 def _named_household(item: Item) -> UUID | None:
@@ -146,7 +122,10 @@ class Judge:
         named = {_named_household(i) for i in items}
         wanted = {h for h in named if h is not None} - self._households.keys()
         if self.batch and wanted:
-            self._households.update(await _households_from_log(self.pool, wanted))
+            loaded = await load_aggregates(self.pool, wanted)
+            self._households.update(
+                (i, a if isinstance(a, Household) else None) for i, a in loaded.items()
+            )
 
     def planned(self, plan: Plan) -> None:
         """In a batch, later items see the aggregates this plan creates or changes."""
