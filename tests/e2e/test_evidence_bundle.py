@@ -23,8 +23,8 @@ import pytest
 
 from storage.embedded import free_port
 from storage.eventstore import EVENTS_TABLE
-from tests.e2e.test_quick_start import GRIDLEDGER, _embedded_env, serving
 from tests.integration.test_scope_matrix import _png
+from tests.support.serve import GRIDLEDGER, embedded_env, serving
 
 Json = dict[str, Any]
 
@@ -134,10 +134,7 @@ def test_an_auditor_exports_verifies_and_catches_a_one_byte_edit(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     var_dir = tmp_path_factory.mktemp("evidence")
-    for folder in (var_dir, *var_dir.parents):  # the postgres user must reach var/ as root
-        if folder.is_relative_to("/tmp") and folder != Path("/tmp"):
-            folder.chmod(0o755)
-    env = _embedded_env(var_dir) | {"GRIDLEDGER_CHECKPOINT_SECONDS": "1"}
+    env = embedded_env(var_dir) | {"GRIDLEDGER_CHECKPOINT_SECONDS": "1"}
     port = free_port()
     superuser_url = f"postgresql://postgres@127.0.0.1:{env['GRIDLEDGER_PG_PORT']}/gridledger"
     before, after = tmp_path_factory.mktemp("bundles") / "before.zip", var_dir / "after.zip"

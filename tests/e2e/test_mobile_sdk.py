@@ -13,11 +13,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -31,24 +28,10 @@ from backend.demo import generate_township
 from backend.services.demo_seed import demo_staff_id
 from events.grid import GridUnit
 from storage.embedded import free_port
+from tests.support.serve import embedded_env, serving
 
 ROOT = Path(__file__).resolve().parents[2]
-GRIDLEDGER = str(Path(sys.executable).parent / "gridledger")
 NODE = shutil.which("node") or "/usr/bin/node"
-_SERVICE_VARS = ("DATABASE_URL", "S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY")
-
-
-def _embedded_env(var_dir: Path) -> dict[str, str]:
-    for folder in (var_dir, *var_dir.parents):  # the postgres user must reach var/ as root
-        if folder.is_relative_to("/tmp") and folder != Path("/tmp"):
-            folder.chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if k not in _SERVICE_VARS}
-    return {
-        **env,
-        "GRIDLEDGER_VAR_DIR": str(var_dir),
-        "GRIDLEDGER_PG_PORT": str(free_port()),
-        "GRIDLEDGER_S3_PORT": str(free_port()),
-    }
 
 
 @pytest.fixture(scope="module")
@@ -64,31 +47,8 @@ def server(scratch: Path) -> Iterator[str]:
     """``gridledger serve --demo`` until it announces its demo staff; SIGINT on the way out."""
     port = free_port()
     (scratch / "var").mkdir()
-    env = _embedded_env(scratch / "var")
-    proc = subprocess.Popen(
-        [GRIDLEDGER, "serve", "--demo", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline() if proc.stdout else ""
-            if not line and proc.poll() is not None:
-                pytest.fail(f"serve exited {proc.returncode}:\n{''.join(lines)}")
-            lines.append(line)
-            if "demo mediator" in line:
-                break
-        else:
-            pytest.fail("server did not come up:\n" + "".join(lines))
+    with serving(embedded_env(scratch / "var"), port, timeout=240):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=120)
-        assert proc.returncode == 0, "".join(lines) + out
 
 
 def _call(base: str, path: str, *, token: str | None = None, body: Any = None) -> Any:

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,10 +26,10 @@ from tests.integration.test_awards_api import define_rule
 from tests.support.households import Json, register
 from tests.support.notice_board import publish_edition, secrets_of, sensitive_households
 from tests.support.png import read_png
+from tests.support.serve import SERVING, serving
 from tests.support.world import World, build_world
 
 CHROMIUM = "/usr/bin/chromium"
-GRIDLEDGER = str(Path(sys.executable).parent / "gridledger")
 A4_CSS_PX = (794, 1123)  # 210 × 297 mm at 96 dpi
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 
@@ -87,24 +84,8 @@ def server(
         **os.environ, **service_env,
         "GRIDLEDGER_VAR_DIR": str(tmp_path_factory.mktemp("serve")),
     }  # fmt: skip
-    proc = subprocess.Popen(
-        [GRIDLEDGER, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    lines: list[str] = []
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline() if proc.stdout else ""
-            if not line and proc.poll() is not None:
-                pytest.fail(f"serve exited {proc.returncode}:\n{''.join(lines)}")
-            lines.append(line)
-            if "gridledger: serving" in line:
-                break
+    with serving(env, port, args=("--host", "127.0.0.1"), ready=SERVING):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=60)
 
 
 def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[bytes]:

@@ -7,14 +7,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
-import sys
-import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,37 +17,7 @@ import psycopg
 import pytest
 
 from storage.embedded import free_port
-
-GRIDLEDGER = str(Path(sys.executable).parent / "gridledger")
-_SERVICE_VARS = ("DATABASE_URL", "S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY")
-
-
-@contextmanager
-def serving(env: dict[str, str], port: int) -> Iterator[list[str]]:
-    """Run ``gridledger serve --demo`` until it announces itself; SIGINT it on exit."""
-    proc = subprocess.Popen(
-        [GRIDLEDGER, "serve", "--demo", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline() if proc.stdout else ""
-            if not line and proc.poll() is not None:
-                pytest.fail(f"serve exited {proc.returncode}:\n{''.join(lines)}")
-            lines.append(line)
-            if "demo mediator" in line:  # the last line of the announcement
-                break
-        yield lines
-    finally:
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
-        lines.append(out)
-        assert proc.returncode == 0, "".join(lines)
+from tests.support.serve import GRIDLEDGER, embedded_env, serving
 
 
 def call(port: int, path: str, *, token: str | None = None, body: Any = None) -> tuple[int, Any]:
@@ -73,16 +38,6 @@ def call(port: int, path: str, *, token: str | None = None, body: Any = None) ->
             return err.code, json.loads(err.read())
 
 
-def _embedded_env(var_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _SERVICE_VARS}
-    return {
-        **env,
-        "GRIDLEDGER_VAR_DIR": str(var_dir),
-        "GRIDLEDGER_PG_PORT": str(free_port()),
-        "GRIDLEDGER_S3_PORT": str(free_port()),
-    }
-
-
 def _member_id(lines: list[str]) -> str:
     found = re.search(r"demo grid_member \S+: staff_id (\S+)", "".join(lines))
     assert found, "".join(lines)
@@ -93,10 +48,7 @@ def test_serve_demo_on_the_embedded_default_keeps_data_across_restarts(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     var_dir = tmp_path_factory.mktemp("quickstart")
-    for folder in (var_dir, *var_dir.parents):  # the postgres user must reach var/ as root
-        if folder.is_relative_to("/tmp") and folder != Path("/tmp"):
-            folder.chmod(0o755)
-    env, port = _embedded_env(var_dir), free_port()
+    env, port = embedded_env(var_dir), free_port()
 
     # given a fresh checkout's first run
     with serving(env, port) as lines:
