@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
+from eventsourcing import persistence as es
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -58,6 +60,12 @@ ERRCODES: dict[int, tuple[int, str]] = {
     40105: (401, "refresh token belongs to another device"),
     40106: (401, "refresh token expired"),
     40107: (401, "staff member relieved or unknown"),
+    40192: (
+        401,
+        "refresh token reused after it was spent (past the retry grace, 60 s by default, or "
+        "after its successor was used): treated as theft, the whole session is revoked; "
+        "log in again (docs/security.md)",
+    ),
     40120: (401, "WeChat login code invalid or expired"),
     40121: (401, "WeChat login code already used"),
     40122: (401, "WeChat account not bound to any staff member"),
@@ -77,6 +85,11 @@ ERRCODES: dict[int, tuple[int, str]] = {
     40485: (404, "no signed checkpoint for this tree size (or none issued yet)"),
     40486: (404, "no sealed log entry at this position (unknown or not sealed yet)"),
     40500: (405, "method not allowed"),
+    40892: (
+        408,
+        "request body too slow: paused too long, below the minimum rate, or past the body "
+        "deadline; the connection is closed",
+    ),
     40910: (409, "action not allowed in the current state"),
     40911: (409, "already exists"),
     40920: (409, "stale or impossible base version"),
@@ -106,6 +119,7 @@ ERRCODES: dict[int, tuple[int, str]] = {
     50310: (503, "WeChat busy; retry later"),
     50311: (503, "WeChat unreachable; retry later"),
     50320: (503, "a backing service is unavailable"),
+    50395: (503, "the database is unavailable (restarting or unreachable); retry later"),
 }
 
 
@@ -181,10 +195,51 @@ def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[
     return _body(50000, "internal error", HTTP_500_INTERNAL_SERVER_ERROR)
 
 
+def _database_unavailable(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[dict[str, Any]]:
+    # A database restart or a cut link is an outage, not our bug: nothing was half-written
+    # (each command is one transaction), so the caller backs off and retries (phones do).
+    log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+    return _body(50395, "the database is unavailable; retry later", 503)
+
+
+# What asyncpg (queries) and eventsourcing (the event store, over psycopg) raise while the
+# database restarts or is unreachable. ConnectionError: a refused or reset connect, which
+# asyncpg's pool passes through as the OS raised it. InternalClientError ("cannot switch to
+# state …"): a pooled connection the server dropped while shutting down, used before the pool
+# noticed (seen by tests/e2e/test_fault_injection.py during a PostgreSQL restart).
+DATABASE_OUTAGES: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InternalClientError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    es.OperationalError,
+    es.InterfaceError,
+    ConnectionError,
+)
+
+
+def _asyncpg_interface(
+    request: Request[Any, Any, Any], exc: asyncpg.InterfaceError
+) -> Response[dict[str, Any]]:
+    """asyncpg's InterfaceError is a misuse (our bug) unless the connection was lost under
+    it: "the underlying connection is closed", raised while unwinding from an outage."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, DATABASE_OUTAGES) or "connection is closed" in str(cause):
+            return _database_unavailable(request, exc)
+        cause = cause.__context__
+    return _internal(request, exc)
+
+
 exception_handlers: dict[type[Exception] | int, Any] = {
     ApiError: _api_error,
     domain.DomainError: _domain_error,
     ValidationException: _validation,
     HTTPException: _http,
     Exception: _internal,
+    **dict.fromkeys(DATABASE_OUTAGES, _database_unavailable),
+    asyncpg.InterfaceError: _asyncpg_interface,
 }
