@@ -83,6 +83,20 @@ class Settings:
     (``authorization: {credentials: ...}``); unset, only admin/supervisor access tokens work."""
     max_export_rows: int = 50_000
     """``GRIDLEDGER_MAX_EXPORT_ROWS``: most rows one export may hold (41370 beyond)."""
+    refresh_reuse_grace_seconds: float = 60.0
+    """``GRIDLEDGER_REFRESH_REUSE_GRACE_SECONDS``: how long a spent refresh token, presented
+    again, still yields the same successor (a phone that lost the refresh response); after
+    that a reuse revokes the session (40192)."""
+    body_idle_seconds: float = 60.0
+    """``GRIDLEDGER_BODY_IDLE_SECONDS``: longest pause between two pieces of a request body,
+    and the head start before the minimum rate applies (408 / 40892 beyond)."""
+    body_min_bytes_per_second: int = 1024
+    """``GRIDLEDGER_BODY_MIN_BYTES_PER_SECOND``: slowest average body rate accepted after the
+    head start: 8 kbit/s, a third of a weak 2G (GPRS) uplink, where a 10 MB photo at 20 kbit/s
+    takes ~70 min and passes; a slowloris trickling bytes does not."""
+    body_deadline_seconds: float = 7200.0
+    """``GRIDLEDGER_BODY_DEADLINE_SECONDS``: longest any request body may take in total (a
+    10 MB photo needs ~11.7 kbit/s to make it; the 20 MB limit ~23 kbit/s)."""
 
     @property
     def embedded_database(self) -> bool:
@@ -155,4 +169,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         checkpoint_seconds=float(e.get("GRIDLEDGER_CHECKPOINT_SECONDS", "60")),
         metrics_token=e.get("GRIDLEDGER_METRICS_TOKEN", ""),
         max_export_rows=int(e.get("GRIDLEDGER_MAX_EXPORT_ROWS", "50000")),
+        refresh_reuse_grace_seconds=float(e.get("GRIDLEDGER_REFRESH_REUSE_GRACE_SECONDS", "60")),
+        body_idle_seconds=float(e.get("GRIDLEDGER_BODY_IDLE_SECONDS", "60")),
+        body_min_bytes_per_second=int(e.get("GRIDLEDGER_BODY_MIN_BYTES_PER_SECOND", "1024")),
+        body_deadline_seconds=float(e.get("GRIDLEDGER_BODY_DEADLINE_SECONDS", "7200")),
     )

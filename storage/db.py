@@ -164,6 +164,21 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     );
     """,
     ),
+    (
+        10,
+        """
+    -- Refresh tokens already spent by a rotation (backend.services.auth_sessions): presented
+    -- again within the grace window they yield the same successor (a lost response); later,
+    -- their reuse revokes the session. Only hashes and a nonce: nothing a client could present.
+    CREATE TABLE spent_refresh_tokens (
+        refresh_hash text PRIMARY KEY,
+        session_id uuid NOT NULL REFERENCES device_sessions (session_id) ON DELETE CASCADE,
+        successor_nonce bytea NOT NULL,
+        spent_at timestamptz NOT NULL
+    );
+    CREATE INDEX spent_refresh_tokens_session ON spent_refresh_tokens (session_id, spent_at);
+    """,
+    ),
 )
 
 

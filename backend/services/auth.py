@@ -1,10 +1,11 @@
 """Login, sessions and request authentication (privacy.md rules 8–9).
 
 A *session* is one row of ``device_sessions``: one staff member on one device, holding the hash
-of the current refresh token. Access tokens are short-lived (15 min) and name the session; every
-request re-reads the session (revoked?) and the staff roster (relieved? role? scope?), so
-nothing the token says about authority is ever trusted. WeChat's ``session_key`` is dropped on
-the floor: it is neither stored nor returned.
+of the current refresh token (spent ones are remembered for reuse detection, see
+:mod:`backend.services.auth_sessions`). Access tokens are short-lived (15 min) and name the
+session; every request re-reads the session (revoked?) and the staff roster (relieved? role?
+scope?), so nothing the token says about authority is ever trusted. WeChat's ``session_key`` is
+dropped on the floor: it is neither stored nor returned.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -24,15 +25,19 @@ from eventsourcing.persistence import IntegrityError
 from backend.auth import (
     TokenError,
     WeChatLoginError,
-    check_refresh,
     hash_binding_code,
     hash_openid,
-    hash_refresh_token,
     new_refresh_token,
 )
 from backend.bootstrap import Container
 from backend.errors import ApiError
 from backend.services.actor import Actor
+from backend.services.auth_sessions import (
+    RefreshRotation,
+    relieved,
+    revoke_sessions,
+    revoked,
+)
 from events.errors import BindingCodeInvalid
 from events.meta import EventMeta
 from events.staff import Staff
@@ -82,14 +87,6 @@ def _bind_lock_key(openid_hash: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _relieved() -> ApiError:
-    return ApiError(40107, "人员已离任或不存在 / staff member relieved or unknown")
-
-
-def _revoked() -> ApiError:
-    return ApiError(40104, "会话已失效，请重新登录 / session revoked, log in again")
-
-
 class AuthService:
     """Stateless apart from the container; cheap to build, see :func:`auth_service`."""
 
@@ -99,6 +96,11 @@ class AuthService:
         self._c = container
         self._pool: asyncpg.Pool = container.pool
         self._clock = clock
+        self._rotation = RefreshRotation(
+            token_secret=container.settings.token_secret,
+            grace=timedelta(seconds=container.settings.refresh_reuse_grace_seconds),
+            session_ttl=SESSION_TTL,
+        )
 
     # -- login ---------------------------------------------------------------------------
 
@@ -124,7 +126,7 @@ class AuthService:
         """Log in as any active staff member; only mounted for the embedded dev setup."""
         staff = await get_staff(self._pool, staff_id)
         if staff is None or staff["status"] != "active":
-            raise _relieved()
+            raise relieved()
         return await self._open_session(staff, device_id)
 
     async def _bind(self, openid_hash: str, binding_code: str, device_id: str) -> asyncpg.Record:
@@ -221,52 +223,24 @@ class AuthService:
     # -- refresh and revocation ----------------------------------------------------------
 
     async def refresh(self, refresh_token: str, device_id: str) -> TokenPair:
-        """Swap a refresh token for a new pair; the presented one stops working."""
+        """Swap a refresh token for a new pair; the presented one is spent.
+
+        Presented again within the grace window it yields the same refresh token (a lost
+        response); after that, or once its successor was used, the session is revoked (40192).
+        See :mod:`backend.services.auth_sessions`.
+        """
         now = self._clock()
         async with self._pool.acquire() as conn, conn.transaction():
-            pair = await self._rotate(conn, hash_refresh_token(refresh_token), device_id, now)
-        if pair is None:  # raised after commit, so the revocation of the session sticks
-            raise _relieved()
-        return pair
-
-    async def _rotate(
-        self, conn: asyncpg.Connection, refresh_hash: str, device_id: str, now: datetime
-    ) -> TokenPair | None:
-        """Rotate inside the caller's transaction; None if the staff member is gone."""
-        # FOR UPDATE: a concurrent refresh with the same token waits, then finds no row.
-        row = await conn.fetchrow(
-            "SELECT session_id, staff_id, device_id, expires_at, revoked_at "
-            "FROM device_sessions WHERE refresh_hash = $1 FOR UPDATE",
-            refresh_hash,
+            outcome = await self._rotation.rotate(conn, refresh_token, device_id, now)
+        if isinstance(outcome, ApiError):  # raised after commit, so a revocation sticks
+            raise outcome
+        return self._pair(
+            outcome.staff, outcome.device_id, outcome.session_id, outcome.refresh_token, now
         )
-        if row is None:  # never issued, or already rotated away
-            raise _revoked()
-        try:
-            check_refresh(
-                stored_device_id=row["device_id"],
-                presented_device_id=device_id,
-                revoked_at=row["revoked_at"],
-                expires_at=row["expires_at"],
-                now=now,
-            )
-        except TokenError as error:
-            raise _api(error) from None
-        staff = await get_staff(conn, row["staff_id"])
-        if staff is None or staff["status"] != "active":
-            await _revoke(conn, "session_id = $1", row["session_id"], reason="relieved", now=now)
-            return None
-        new_token, new_hash = new_refresh_token()
-        await conn.execute(
-            "UPDATE device_sessions SET refresh_hash = $2, expires_at = $3 WHERE session_id = $1",
-            row["session_id"],
-            new_hash,
-            now + SESSION_TTL,
-        )
-        return self._pair(staff, row["device_id"], row["session_id"], new_token, now)
 
     async def logout(self, actor: Actor) -> None:
         if actor.session_id is not None:
-            await _revoke(
+            await revoke_sessions(
                 self._pool, "session_id = $1", actor.session_id, reason="logout", now=self._clock()
             )
 
@@ -287,7 +261,7 @@ class AuthService:
                 raise ApiError(40400, "no such resource")
             if not await unit_in_scope(self._pool, target["scope_unit_id"], actor.scope_unit_id):
                 raise ApiError(40301, "该人员不在您的管辖范围内 / staff member outside your scope")
-        return await _revoke(
+        return await revoke_sessions(
             self._pool,
             "staff_id = $1 AND device_id = $2",
             staff_id,
@@ -298,7 +272,7 @@ class AuthService:
 
     async def revoke_staff_sessions(self, staff_id: UUID, reason: str) -> int:
         """Revoke every live session of a staff member (relief, compromise)."""
-        return await _revoke(
+        return await revoke_sessions(
             self._pool, "staff_id = $1", staff_id, reason=reason, now=self._clock()
         )
 
@@ -314,7 +288,7 @@ class AuthService:
         # The roster first: a relieved member is told so, not just that the session ended.
         staff = await get_staff(self._pool, claims.staff_id)
         if staff is None or staff["status"] != "active":
-            raise _relieved()
+            raise relieved()
         session = await self._pool.fetchrow(
             "SELECT staff_id, device_id, revoked_at FROM device_sessions WHERE session_id = $1",
             claims.session_id,
@@ -325,7 +299,7 @@ class AuthService:
             or session["staff_id"] != claims.staff_id
             or session["device_id"] != claims.device_id
         ):
-            raise _revoked()
+            raise revoked()
         return Actor(
             staff_id=staff["id"],
             name=staff["name"],
@@ -334,20 +308,6 @@ class AuthService:
             device_id=claims.device_id,
             session_id=claims.session_id,
         )
-
-
-async def _revoke(
-    conn: asyncpg.Pool | asyncpg.Connection, where: str, *args: Any, reason: str, now: datetime
-) -> int:
-    n = len(args)
-    status = await conn.execute(
-        f"UPDATE device_sessions SET revoked_at = ${n + 1}, revoked_reason = ${n + 2} "
-        f"WHERE {where} AND revoked_at IS NULL",
-        *args,
-        now,
-        reason,
-    )
-    return int(status.split()[-1])
 
 
 def auth_service(container: Container) -> AuthService:

@@ -356,7 +356,10 @@ async def test_refresh_rotates_the_token(c: Container, api: Client, standin: WeC
         "/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"], "device_id": device}
     )
 
-    assert _errcode(replay, 401) == 40104
+    # within the reuse grace (a lost response) the spent token yields the same successor;
+    # reuse after it revokes the session (test_security_tokens.py)
+    assert replay.status_code == 200, replay.text
+    assert replay.json()["refresh_token"] == fresh.json()["refresh_token"]
     assert fresh.json()["refresh_token"] != tokens["refresh_token"]
     assert (
         await api.get("/v1/me", headers=_bearer(fresh.json()["access_token"]))

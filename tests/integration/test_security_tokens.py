@@ -1,12 +1,15 @@
-"""Token abuse: relieved members, replayed refresh tokens, forged and re-aimed access tokens,
-and tokens kept after logout. Every refusal is a 401 with the errcode that names the reason,
-and a refused request changes nothing."""
+"""Token abuse: relieved members, replayed and reused refresh tokens, another device's refresh
+token, forged and re-aimed access tokens, and tokens kept after logout. Every refusal is a 401
+with the errcode that names the reason; a refused request mints nothing, and a reused refresh
+token (theft) revokes its whole session, while a phone that merely lost a refresh response
+gets the same successor again within the grace window. Expired tokens: test_auth_api.py."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import json
+import logging
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -15,7 +18,7 @@ import httpx
 import pytest
 from anyio import to_thread
 
-from backend.auth import AccessTokenCodec
+from backend.auth import AccessTokenCodec, hash_refresh_token
 from backend.bootstrap import Container
 from backend.services.auth import TokenPair, auth_service
 from events.meta import system_meta
@@ -141,32 +144,133 @@ async def _refresh(client: Client, token: str, device: str) -> httpx.Response:
     return await client.post("/v1/auth/refresh", json={"refresh_token": token, "device_id": device})
 
 
-async def test_a_refresh_token_replayed_after_rotation_is_refused(
+async def _access_works(client: Client, token: str) -> httpx.Response:
+    return await client.get("/v1/me", headers=_bearer(token))
+
+
+async def _age_spent_tokens(container: Container, refresh_token: str, seconds: int) -> None:
+    """Move the spend of ``refresh_token``'s session's spent tokens ``seconds`` into the past."""
+    await container.pool.execute(
+        "UPDATE spent_refresh_tokens SET spent_at = spent_at - make_interval(secs => $2) "
+        "WHERE session_id = (SELECT session_id FROM device_sessions WHERE refresh_hash = $1)",
+        hash_refresh_token(refresh_token),
+        seconds,
+    )
+
+
+async def test_a_refresh_presented_again_within_the_grace_gets_the_same_refresh_token(
     client: Client, world: World, container: Container
 ) -> None:
-    # given a session whose refresh token has been rotated once
+    # given a phone whose refresh succeeded on the server but whose response was lost
     _, device, tokens = await _member(container, world.grid_a1)
-    rotated = await _refresh(client, tokens.refresh_token, device)
-    assert rotated.status_code == 200, rotated.text
-    # when the old refresh token is presented again (a stolen copy, or a replayed request)
-    replay = await _refresh(client, tokens.refresh_token, device)
-    # then it is refused and mints nothing
-    assert _errcode(replay, 401) == 40104
+    lost = await _refresh(client, tokens.refresh_token, device)
+    assert lost.status_code == 200, lost.text
+    # when it retries with the token it still holds, a few seconds later
+    retry = await _refresh(client, tokens.refresh_token, device)
+    # then it gets the same refresh token again and a working access token: nothing rotated
+    assert retry.status_code == 200, retry.text
+    assert retry.json()["refresh_token"] == lost.json()["refresh_token"]
+    assert (await _access_works(client, retry.json()["access_token"])).status_code == 200
+    # and the session carries on: the successor rotates as usual
+    onwards = await _refresh(client, retry.json()["refresh_token"], device)
+    assert onwards.status_code == 200, onwards.text
+    assert onwards.json()["refresh_token"] not in {
+        tokens.refresh_token,
+        lost.json()["refresh_token"],
+    }
+
+
+async def test_a_refresh_token_reused_after_the_grace_revokes_the_whole_session(
+    client: Client, world: World, container: Container, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given a session rotated once, the phone holding the successor and a working access token
+    _, device, tokens = await _member(container, world.grid_a1)
+    rotated = (await _refresh(client, tokens.refresh_token, device)).json()
+    await _age_spent_tokens(container, rotated["refresh_token"], 61)
+    # when the spent token is presented again after the 60 s grace (a stolen copy)
+    with caplog.at_level(logging.WARNING, logger="backend.services.auth_sessions"):
+        replay = await _refresh(client, tokens.refresh_token, device)
+    # then it is refused as a reuse, mints nothing, and the reuse is logged without the token
+    assert _errcode(replay, 401) == 40192
     assert "access_token" not in replay.json()
+    assert [r for r in caplog.records if "refresh token reuse" in r.getMessage()]
+    assert tokens.refresh_token not in caplog.text
+    # and every token of the session stops working: the successor and both access tokens
+    assert _errcode(await _refresh(client, rotated["refresh_token"], device), 401) == 40104
+    for access in (tokens.access_token, rotated["access_token"]):
+        assert _errcode(await _access_works(client, access), 401) == 40104
+    reason = await container.pool.fetchval(
+        "SELECT revoked_reason FROM device_sessions WHERE refresh_hash = $1",
+        hash_refresh_token(rotated["refresh_token"]),
+    )
+    assert reason == "refresh token reuse"
 
 
-async def test_two_concurrent_refreshes_with_one_token_mint_one_pair(
+async def test_a_spent_token_presented_after_its_successor_was_used_revokes_the_session(
     client: Client, world: World, container: Container
 ) -> None:
+    # given a session rotated twice within a few seconds (the phone got both responses)
+    _, device, tokens = await _member(container, world.grid_a1)
+    first = (await _refresh(client, tokens.refresh_token, device)).json()
+    second = (await _refresh(client, first["refresh_token"], device)).json()
+    # when the very first token is presented again, still inside its grace window
+    replay = await _refresh(client, tokens.refresh_token, device)
+    # then the grace does not apply (its successor was already used): theft, session revoked
+    assert _errcode(replay, 401) == 40192
+    assert _errcode(await _refresh(client, second["refresh_token"], device), 401) == 40104
+    assert _errcode(await _access_works(client, second["access_token"]), 401) == 40104
+
+
+async def test_a_reused_token_on_a_revoked_session_stays_refused_and_mints_nothing(
+    client: Client, world: World, container: Container
+) -> None:
+    # given a session that a reuse has revoked
+    _, device, tokens = await _member(container, world.grid_a1)
+    rotated = (await _refresh(client, tokens.refresh_token, device)).json()
+    await _age_spent_tokens(container, rotated["refresh_token"], 61)
+    assert _errcode(await _refresh(client, tokens.refresh_token, device), 401) == 40192
+    # when either token is tried again
+    answers = [
+        await _refresh(client, t, device) for t in (tokens.refresh_token, rotated["refresh_token"])
+    ]
+    # then both are refused as revoked
+    assert [_errcode(r, 401) for r in answers] == [40104, 40104]
+
+
+async def test_two_concurrent_refreshes_with_one_token_get_one_successor(
+    client: Client, world: World, container: Container
+) -> None:
+    # given one refresh token, sent four times at once (a retrying, duplicating link)
     _, device, tokens = await _member(container, world.grid_a1)
 
     answers = await asyncio.gather(
         *(_refresh(client, tokens.refresh_token, device) for _ in range(4))
     )
 
-    statuses = sorted(r.status_code for r in answers)
-    assert statuses == [200, 401, 401, 401], [r.text for r in answers]
-    assert {r.json()["errcode"] for r in answers if r.status_code == 401} == {40104}
+    # then all four get the same successor: one rotation happened, and it works
+    assert [r.status_code for r in answers] == [200] * 4, [r.text for r in answers]
+    successors = {r.json()["refresh_token"] for r in answers}
+    assert len(successors) == 1
+    assert (await _refresh(client, successors.pop(), device)).status_code == 200
+
+
+# -- another device's refresh token -----------------------------------------------------------
+
+
+async def test_another_devices_refresh_token_is_refused_and_the_owner_keeps_the_session(
+    client: Client, world: World, container: Container
+) -> None:
+    # given a phone whose current token and just-spent token are copied to another device
+    _, device, tokens = await _member(container, world.grid_a1)
+    rotated = (await _refresh(client, tokens.refresh_token, device)).json()
+    # when the other device presents either of them with its own device id
+    current = await _refresh(client, rotated["refresh_token"], "thief-phone")
+    spent = await _refresh(client, tokens.refresh_token, "thief-phone")
+    # then both are refused as belonging to another device, and nothing was minted
+    assert (_errcode(current, 401), _errcode(spent, 401)) == (40105, 40105)
+    # and the owner's session is untouched: its access token and refresh still work
+    assert (await _access_works(client, rotated["access_token"])).status_code == 200
+    assert (await _refresh(client, rotated["refresh_token"], device)).status_code == 200
 
 
 # -- forged access tokens ---------------------------------------------------------------------
