@@ -16,6 +16,7 @@ from litestar.openapi.spec import Components
 from backend.bootstrap import Container, container_lifespan
 from backend.errors import exception_handlers
 from backend.http import route_handlers
+from backend.http.body_deadline import BodyPace, body_deadline_middleware
 from backend.http.guards import SECURITY_SCHEMES
 from backend.http.wire import close_request_schemas
 from backend.services.reference import ensure_default_categories
@@ -68,6 +69,7 @@ def _litestar(settings: Settings, *, lifespan: list[Any]) -> Litestar:
         dependencies={"container": Provide(provide_container, sync_to_thread=False)},
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_body_bytes,
+        middleware=[body_deadline_middleware(BodyPace.from_settings(settings))],
         openapi_config=OpenAPIConfig(
             title="gridledger",
             version="1",

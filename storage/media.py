@@ -214,13 +214,22 @@ class ObjectStoreRejected(Exception):
 
 
 def put_content_addressed(
-    store: ObjectStore, key: str, data: BinaryIO, *, size: int, mime: str, sha256: str
+    store: ObjectStore,
+    key: str,
+    data: BinaryIO,
+    *,
+    size: int,
+    mime: str,
+    sha256: str,
+    attachment: bool = False,
 ) -> None:
     """Store ``size`` bytes from ``data`` (rewound first); blocking, run it in a worker thread.
 
     On S3 this streams a presigned PUT that carries ``x-amz-checksum-sha256`` as a signed query
     parameter: minio's ``put_object`` would hold each part (up to the whole photo) in memory,
-    and a multipart upload could not carry a whole-object checksum.
+    and a multipart upload could not carry a whole-object checksum. ``attachment`` stores
+    ``Content-Disposition: attachment`` with the object (originals: evidence is downloaded,
+    never rendered by a browser).
     """
     data.seek(0)
     if not isinstance(store, S3ObjectStore):
@@ -235,6 +244,8 @@ def put_content_addressed(
         extra_query_params={"x-amz-checksum-sha256": checksum},
     )
     headers = {"Content-Length": str(size), "Content-Type": mime}
+    if attachment:  # stored with the object, so even an unsigned-override GET downloads it
+        headers |= {"Content-Disposition": "attachment", "Cache-Control": "private, no-store"}
     with httpx.Client(timeout=httpx.Timeout(60.0)) as http:
         response = http.put(url, content=_read_chunks(data), headers=headers)
     if response.status_code != 200:

@@ -8,14 +8,58 @@ tests; integration tests use the real S3 server started by the test command.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import BinaryIO, Protocol
-from urllib.parse import urlsplit
+from typing import Any, BinaryIO, Protocol
+from urllib.parse import urlencode, urlsplit
 
 from minio import Minio
 from minio.error import S3Error
 
-__all__ = ["InMemoryObjectStore", "ObjectStore", "S3ObjectStore"]
+__all__ = ["Download", "InMemoryObjectStore", "ObjectStore", "S3ObjectStore"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Download:
+    """How a signed URL's response presents the object: S3 ``response-*`` overrides.
+
+    SeaweedFS, MinIO and AWS honour ``response-content-type``, ``-content-disposition`` and
+    ``-cache-control``; none can add ``X-Content-Type-Options: nosniff`` (it is not a header
+    S3 stores or overrides), so ``attachment`` plus a pinned type is what keeps a browser from
+    rendering a polyglot upload as a page.
+    """
+
+    content_type: str
+    filename: str
+    """ASCII only: it is quoted into the header as is."""
+
+    def response_headers(self) -> dict[str, str | list[str] | tuple[str]]:
+        return {
+            "response-content-type": self.content_type,
+            "response-content-disposition": f'attachment; filename="{self.filename}"',
+            "response-cache-control": "private, no-store",
+        }
+
+
+class _ClosingResponse(io.RawIOBase):
+    """A urllib3 response as a file: ``close`` also hands the connection back to the pool."""
+
+    def __init__(self, response: Any) -> None:
+        self._response = response
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._response.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._response.close()
+            self._response.release_conn()
+        super().close()
 
 
 class ObjectStore(Protocol):
@@ -27,7 +71,13 @@ class ObjectStore(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
-    def signed_get_url(self, key: str, *, expires: timedelta) -> str: ...
+    def signed_get_url(
+        self, key: str, *, expires: timedelta, download: Download | None = None
+    ) -> str: ...
+
+    def open(self, key: str) -> BinaryIO:
+        """A readable stream of the object, for reading it in chunks; close it after."""
+        ...
 
     def healthy(self) -> bool: ...
 
@@ -70,8 +120,20 @@ class S3ObjectStore:
             raise
         return True
 
-    def signed_get_url(self, key: str, *, expires: timedelta) -> str:
-        return str(self.client.presigned_get_object(self.bucket, key, expires=expires))
+    def signed_get_url(
+        self, key: str, *, expires: timedelta, download: Download | None = None
+    ) -> str:
+        headers = download.response_headers() if download is not None else None
+        # The response-* overrides are signed into the URL: a holder cannot change them.
+        return str(
+            self.client.presigned_get_object(
+                self.bucket, key, expires=expires, response_headers=headers
+            )
+        )
+
+    def open(self, key: str) -> BinaryIO:
+        response = self.client.get_object(self.bucket, key)
+        return io.BufferedReader(_ClosingResponse(response), buffer_size=64 * 1024)
 
     def healthy(self) -> bool:
         try:
@@ -98,8 +160,11 @@ class InMemoryObjectStore:
     def exists(self, key: str) -> bool:
         return key in self.objects
 
-    def signed_get_url(self, key: str, *, expires: timedelta) -> str:
-        return f"memory://{key}?expires={int(expires.total_seconds())}"
+    def signed_get_url(
+        self, key: str, *, expires: timedelta, download: Download | None = None
+    ) -> str:
+        query = urlencode(download.response_headers() if download is not None else {})
+        return f"memory://{key}?expires={int(expires.total_seconds())}&{query}".rstrip("&")
 
     def healthy(self) -> bool:
         return True

@@ -106,6 +106,8 @@ class MediaController(Controller):
                     400: "Hash mismatch (40050), malformed or truncated multipart (40051), "
                     "bad sha256 field (40052)",
                     401: "Not authenticated (401xx)",
+                    408: "Body too slow: stalled, below the minimum rate or past the body "
+                    "deadline (40892); the connection is closed",
                     413: "Photo too large (41310)",
                     415: "Not a JPEG, PNG, WebP or HEIC/HEIF image (41510)",
                     503: "Object store unavailable (50320)",

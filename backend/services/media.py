@@ -9,8 +9,6 @@ lives five minutes, and every read of the stored bytes is written to ``media_acc
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import io
 import tempfile
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
@@ -23,9 +21,10 @@ from anyio import to_thread
 from backend.bootstrap import Container
 from backend.errors import ApiError
 from backend.services.actor import Actor
+from backend.services.media_public import write_public_copy
 from backend.services.scope import require_role
 from projections import grid_tree
-from storage.images import HEIF_MIMES, ImageError, UnsupportedImage, strip_metadata
+from storage.images import HEIF_MIMES
 from storage.media import (
     MediaRecord,
     ObjectStoreRejected,
@@ -35,12 +34,12 @@ from storage.media import (
     insert_media,
     log_media_access,
     original_key,
-    public_key,
     public_key_sha256,
     put_content_addressed,
     receive_photo,
     set_public_copy,
 )
+from storage.objects import Download
 
 __all__ = ["URL_LIFETIME", "MediaLink", "MediaService", "MediaUploaded", "PublicMediaCopy"]
 
@@ -110,8 +109,11 @@ class MediaService:
         expires_at = datetime.now(UTC) + URL_LIFETIME  # taken before signing: the URL outlives it
         await self._audit(actor, sha256, "view")  # logged before the URL exists: no silent read
         objects = self.container.objects
+        download = _download(record)
         url = await to_thread.run_sync(
-            lambda: objects.signed_get_url(original_key(sha256), expires=URL_LIFETIME)
+            lambda: objects.signed_get_url(
+                original_key(sha256), expires=URL_LIFETIME, download=download
+            )
         )
         return MediaLink(
             sha256=sha256, mime=record.mime, size=record.size, url=url, expires_at=expires_at
@@ -127,11 +129,10 @@ class MediaService:
             raise ApiError(
                 42250, "HEIC/HEIF photos have no public copy; export a JPEG on the phone"
             )
-        original = await self._read_original(actor, record)
-        stripped = await to_thread.run_sync(lambda: _strip(original, record.mime))  # CPU-bound
-        public_sha256 = hashlib.sha256(stripped).hexdigest()
-        key = public_key(public_sha256, record.mime)
-        await self._store(key, io.BytesIO(stripped), len(stripped), record.mime, public_sha256)
+        await self._audit(actor, sha256, "public-copy")  # logged before the original is read
+        objects = self.container.objects
+        # Streamed chunk by chunk through a temporary file: memory stays at a few buffers.
+        key = await to_thread.run_sync(lambda: write_public_copy(objects, record))
         await set_public_copy(self.container.pool, sha256, key)
         return _public(record, key, created=True)
 
@@ -146,11 +147,12 @@ class MediaService:
                 raise ApiError(_PROBLEM_ERRCODES[problem.kind], problem.message) from None
 
     async def _store(self, key: str, data: BinaryIO, size: int, mime: str, sha256: str) -> None:
+        """Store an original: downloaded, never rendered, by whoever fetches it."""
         objects = self.container.objects
         try:
             await to_thread.run_sync(
                 lambda: put_content_addressed(
-                    objects, key, data, size=size, mime=mime, sha256=sha256
+                    objects, key, data, size=size, mime=mime, sha256=sha256, attachment=True
                 )
             )
         except ObjectStoreRejected as exc:
@@ -171,14 +173,6 @@ class MediaService:
             raise ApiError(40301, "photo taken outside your grid scope", sha256=sha256)
         return record
 
-    async def _read_original(self, actor: Actor, record: MediaRecord) -> bytes:
-        objects = self.container.objects
-        data = await to_thread.run_sync(lambda: objects.get(original_key(record.sha256)))
-        await self._audit(actor, record.sha256, "public-copy")
-        if hashlib.sha256(data).hexdigest() != record.sha256:  # evidence must be what was hashed
-            raise RuntimeError(f"stored photo {record.sha256} does not match its hash")
-        return data
-
     async def _audit(self, actor: Actor, sha256: str, purpose: str) -> None:
         await log_media_access(
             self.container.pool, staff_id=actor.staff_id, sha256=sha256, purpose=purpose
@@ -195,13 +189,21 @@ def _check_declared_hash(photo: ReceivedPhoto) -> None:
         )
 
 
-def _strip(data: bytes, mime: str) -> bytes:
-    try:
-        return strip_metadata(data, mime)
-    except UnsupportedImage as exc:
-        raise ApiError(42250, str(exc)) from None
-    except ImageError as exc:
-        raise ApiError(42251, f"the stored photo could not be parsed: {exc}") from None
+_EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/heic": "heic",
+    "image/heif": "heif",
+    "image/heic-sequence": "heics",
+    "image/heif-sequence": "heifs",
+}
+
+
+def _download(record: MediaRecord) -> Download:
+    """Served as a download of the stored type: a polyglot is never rendered as a page."""
+    extension = _EXTENSIONS.get(record.mime, "bin")
+    return Download(content_type=record.mime, filename=f"{record.sha256[:16]}.{extension}")
 
 
 def _uploaded(photo: ReceivedPhoto, *, created: bool) -> MediaUploaded:
