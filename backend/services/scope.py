@@ -25,5 +25,7 @@ async def require_unit_in_scope(pool: asyncpg.Pool, actor: Actor, unit_id: UUID)
     if unit is None:
         raise ApiError(40400, "no such grid unit", id=str(unit_id))
     if actor.scope_unit_id not in unit["path"]:
-        raise ApiError(40301, "grid unit outside your scope", id=str(unit_id))
+        # no id in the refusal: the unit is often derived from what the caller named (a
+        # household, a visit), and echoing it would tell them where that resource is filed
+        raise ApiError(40301, "grid unit outside your scope")
     return unit
