@@ -16,11 +16,12 @@ from uuid import UUID
 
 import asyncpg
 
+from events.household_fields import HOUSEHOLD_PATHS, PERSON_PATH_FIELDS
 from events.privacy import mask_person
 from projections.engine import Recorded
 from projections.household_doc import fold_household, new_household_doc
 
-__all__ = ["HouseholdFilesProjection", "get_file", "list_files", "masked_file"]
+__all__ = ["HouseholdFilesProjection", "get_file", "list_files", "masked_file", "masked_value"]
 
 _PREFIX = "events.household:Household."
 
@@ -163,7 +164,10 @@ def masked_file(doc: dict[str, Any], *, role: str, need_to_know: bool, on: date)
         on=on,
     )
     out["phone"], out["address"] = masked.get("phone"), masked.get("address")
-    out["conflicts"] = [_masked_conflict(c) for c in doc["conflicts"]]
+    out["conflicts"] = [
+        _masked_conflict(c, doc, role=role, need_to_know=need_to_know, on=on)
+        for c in doc["conflicts"]
+    ]
     return out
 
 
@@ -172,19 +176,70 @@ def _family_order(person: dict[str, Any]) -> tuple[bool, str, str]:
     return person["relation"] != "户主", person.get("birth_date") or "9999", person["person_id"]
 
 
-def _masked_conflict(conflict: dict[str, Any]) -> dict[str, Any]:
-    # Conflicting values may be ID numbers or phones; the resolver sees which field raced and
-    # reveals the values through the audited path if needed.
-    sensitive = conflict["path"].rsplit("/", 1)[-1] in {"id_number", "phone"}
-    if not sensitive:
-        return conflict
-    from events.privacy import mask_id_number, mask_phone
+_CONFLICT_VALUES = ("current_value", "proposed_value", "resolved_value")
 
-    mask = mask_id_number if conflict["path"].endswith("id_number") else mask_phone
+
+def _masked_conflict(
+    conflict: dict[str, Any], doc: dict[str, Any], *, role: str, need_to_know: bool, on: date
+) -> dict[str, Any]:
+    """Conflicting values are masked exactly as the field they race for: a child's name, an
+    ID number or (for review roles) an address is no less protected for being contested. The
+    resolver sees which field raced and reveals the values through the audited path if
+    needed."""
+    path = conflict["path"]
     return {
         **conflict,
         **{
-            k: mask(conflict[k]) if isinstance(conflict[k], str) else conflict[k]
-            for k in ("current_value", "proposed_value", "resolved_value")
+            k: masked_value(doc, path, conflict[k], role=role, need_to_know=need_to_know, on=on)
+            for k in _CONFLICT_VALUES
         },
     }
+
+
+def masked_value(
+    doc: dict[str, Any] | None,
+    path: str,
+    value: object,
+    *,
+    role: str,
+    need_to_know: bool,
+    on: date,
+) -> object:
+    """``value`` proposed for ``path`` of the household ``doc`` (``None``: not known yet), as
+    ``role`` may see that field in the file (conflicts, held edits in the review queue)."""
+    if not isinstance(value, str):
+        return value
+    parts = path.split("/")
+    field = parts[-1]
+    person = _person_at(doc, parts, on)
+    if field == "birth_date":
+        if _withheld(person, role, need_to_know, on):
+            return None  # the person's own birth date is withheld: so are proposals for it
+        if not _is_date(value):
+            return "****"  # a held edit not validated yet; masking must not fail on it
+    if field not in (PERSON_PATH_FIELDS if len(parts) == 3 else HOUSEHOLD_PATHS):
+        return "****"  # not a field of the file (a held edit is not validated yet)
+    view = mask_person({**person, field: value}, role=role, need_to_know=need_to_know, on=on)
+    return view.get(field, value)  # notes and house_type are shown as in the file
+
+
+def _person_at(doc: dict[str, Any] | None, parts: list[str], on: date) -> dict[str, Any]:
+    if len(parts) != 3:
+        return {}
+    person: dict[str, Any] | None = (doc or {}).get("persons", {}).get(parts[1])
+    # A member removed since (or of a household not known yet) has no birth date here: mask
+    # as strictly as for a child.
+    return person if person is not None else {"birth_date": on.isoformat()}
+
+
+def _is_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _withheld(person: dict[str, Any], role: str, need_to_know: bool, on: date) -> bool:
+    shown = mask_person(person, role=role, need_to_know=need_to_know, on=on)
+    return person.get("birth_date") is not None and shown.get("birth_date") is None

@@ -34,7 +34,7 @@ from backend.services.case_queries import BoardQuery, CaseBoardService
 from backend.services.households import HouseholdService
 from backend.services.scope import require_role
 from backend.services.supervisor_queries import SupervisorQueryService, WindowQuery
-from events.privacy import mask_address, mask_name, mask_phone
+from events.privacy import REVIEW_ROLES, mask_address, mask_name, mask_phone
 
 __all__ = ["AUDIT_READERS", "EXPORTERS", "ExportFile", "ExportRequest", "ExportService"]
 
@@ -160,7 +160,8 @@ class ExportService:
             limit=self.max_rows + 1, offset=0,
         )  # fmt: skip
         header = ["household_no", "grid_id", "status", "head", "persons", "address", "phone"]
-        return header, [_household_row(d) for d in docs]
+        review = actor.role in REVIEW_ROLES
+        return header, [_household_row(d, review=review) for d in docs]
 
     async def _cases(self, actor: Actor, f: CaseFilters) -> tuple[Row, list[Row]]:
         query = BoardQuery(
@@ -208,16 +209,19 @@ class ExportService:
         return int(total), [{**dict(r), "filters": json.loads(r["filters"])} for r in rows]
 
 
-def _household_row(doc: dict[str, Any]) -> Row:
+def _household_row(doc: dict[str, Any], *, review: bool) -> Row:
+    """One row of the list profile from a file already masked for the exporter's role: review
+    roles got name and address masked, field roles in full. Whether a value is masked is
+    known from the role, never guessed from a "*" in it (an address may contain one)."""
     head = next((p for p in doc["persons"] if p.get("relation") == "户主"), None)
     name = head.get("name") if head else None
     address, phone = doc.get("address"), doc.get("phone")
     return [
         doc["household_no"], doc["grid_id"], doc["status"],
-        mask_name(name) if isinstance(name, str) and "*" not in name else name,
+        mask_name(name) if isinstance(name, str) and not review else name,
         len(doc["persons"]),
-        mask_address(address) if isinstance(address, str) and "*" not in address else address,
-        mask_phone(phone) if isinstance(phone, str) and "*" not in phone else phone,
+        mask_address(address) if isinstance(address, str) and not review else address,
+        mask_phone(phone) if isinstance(phone, str) else phone,  # idempotent: 138****1234
     ]  # fmt: skip
 
 

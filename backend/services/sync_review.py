@@ -22,11 +22,12 @@ from backend.bootstrap import Container
 from backend.errors import ApiError
 from backend.services.actor import Actor
 from backend.services.commands import CommandRunner
+from backend.services.review_masking import masked_receipt
 from backend.services.scope import require_role, require_unit_in_scope
 from backend.services.sync_items import Held, Item, Judge, item_of
 from backend.services.sync_push import load_receipts
 from events.sync_receipt import SyncReceipt
-from projections import device_status, sync_receipts
+from projections import device_status, household_files, sync_receipts
 
 __all__ = ["DECIDERS", "DEFER_HORIZON", "SyncReviewService", "release_deferred"]
 
@@ -54,6 +55,13 @@ def item_from(receipt: SyncReceipt) -> Item:
     )  # fmt: skip
 
 
+def _uuid(value: str) -> UUID | None:
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
+
+
 def _captured(receipt: SyncReceipt) -> datetime:
     return receipt.captured_at + timedelta(milliseconds=receipt.clock_offset_ms)
 
@@ -69,10 +77,21 @@ class SyncReviewService:
         self, actor: Actor, *, statuses: tuple[str, ...], limit: int, offset: int
     ) -> tuple[int, builtins.list[dict[str, Any]]]:
         require_role(actor, *READERS)
-        return await sync_receipts.list_held(
+        total, rows = await sync_receipts.list_held(
             self.pool, scope_unit_id=actor.scope_unit_id, statuses=statuses, limit=limit,
             offset=offset,
         )  # fmt: skip
+        return total, [await self._masked(actor, r) for r in rows]
+
+    async def _masked(self, actor: Actor, row: dict[str, Any]) -> dict[str, Any]:
+        """The pushed payload as the reader may see the records it changes (privacy rule 4)."""
+        doc = None
+        payload = row["body"].get("payload")
+        named = payload.get("household_id") if isinstance(payload, dict) else None
+        household_id = _uuid(named) if isinstance(named, str) else None
+        if row["event_type"] == "household.edited" and household_id is not None:
+            doc = await household_files.get_file(self.pool, household_id)
+        return masked_receipt(row, role=actor.role, doc=doc, on=datetime.now(UTC).date())
 
     async def devices(
         self, actor: Actor, *, staff_id: UUID | None, limit: int, offset: int
@@ -122,7 +141,7 @@ class SyncReviewService:
         row = await sync_receipts.get_receipt(self.pool, event_id)
         if row is None:  # only if the read model lags past the settle timeout
             raise ApiError(50320, "the decision is saved; its read model lags, look again")
-        return row
+        return await self._masked(actor, row)
 
 
 async def release_deferred(container: Container, *, now: datetime | None = None) -> int:
