@@ -15,6 +15,7 @@ import httpx
 from anyio import to_thread
 
 from backend.auth import AccessTokenCodec, WeChatClient
+from backend.log_redaction import install_url_redaction
 from backend.settings import Settings
 from projections import ALL_PROJECTIONS
 from projections.engine import ProjectionRunner
@@ -48,6 +49,7 @@ async def container_lifespan(
     settings: Settings, *, database_url: str, s3_endpoint: str, run_workers: bool = True
 ) -> AsyncIterator[Container]:
     """Build everything, start the projection workers, and tear it all down on exit."""
+    install_url_redaction()  # presigned S3 URLs are logged by httpx; their signature is a key
     event_log = await _open_event_log(settings, database_url)
     pool = await create_pool(database_url)
     http = httpx.AsyncClient(timeout=10.0)

@@ -17,6 +17,8 @@ from typing import Final, NamedTuple, Protocol, Self
 import httpx
 import msgspec
 
+from backend.log_redaction import install_url_redaction
+
 __all__ = [
     "CodeExchanger",
     "FakeCodeExchanger",
@@ -95,24 +97,6 @@ def hash_openid(openid: str, *, pepper: bytes) -> str:
     return hmac.new(pepper, openid.encode(), hashlib.sha256).hexdigest()
 
 
-class _RedactQuery(logging.Filter):
-    """httpx logs every request URL at INFO, and code2Session's URL carries the AppSecret."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(_redact(arg) for arg in record.args)
-        return True
-
-
-def _redact(arg: object) -> object:
-    if isinstance(arg, httpx.URL) and "secret" in arg.params:
-        return arg.copy_set_param("secret", "REDACTED").copy_set_param("js_code", "REDACTED")
-    return arg
-
-
-_REDACTOR: Final = _RedactQuery()
-
-
 class _Reply(msgspec.Struct):
     # WeChat omits errcode on success and sometimes sends 0; both mean success.
     errcode: int = 0
@@ -166,7 +150,7 @@ class WeChatClient:
         # Short timeout: the phone waits on us, and its own request gives up after 60 s.
         self._timeout = httpx.Timeout(timeout)
         self._owns_client = client is None
-        logging.getLogger("httpx").addFilter(_REDACTOR)  # idempotent: same filter object
+        install_url_redaction()  # code2Session's URL carries the AppSecret
         self._client = client if client is not None else httpx.AsyncClient(timeout=self._timeout)
 
     async def code_to_session(self, code: str) -> WeChatSession:
