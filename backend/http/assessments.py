@@ -31,6 +31,7 @@ from backend.http.assessment_schemas import (
 from backend.http.deps import ContainerDep
 from backend.http.guards import BEARER, ActorDep, actor_dependency
 from backend.http.responses import READ_ERRORS, WRITE_ERRORS
+from backend.http.wire import PLAIN_TEXT, PathText
 from backend.services.assessment_admin import SchemeAdmin, scheme_versions
 from backend.services.assessment_export import export_ranking_csv
 from backend.services.assessment_rankings import RankingService
@@ -41,14 +42,19 @@ from projections import assessment_register
 
 __all__ = ["AssessmentController", "AssessmentSchemeController"]
 
-Period = Annotated[str, PathParameter(max_length=16, description="2026-Q3, 2026-07 or 2026-W27-28")]
+Period = Annotated[
+    str,
+    PathParameter(max_length=16, pattern=PLAIN_TEXT, description="2026-Q3, 2026-07 or 2026-W27-28"),
+]
 SchemeParam = Annotated[
     str,
     QueryParameter(pattern="^[a-z][a-z0-9_.-]{1,47}$", description="scheme code"),
 ]
 Level = FromQuery[Literal["village", "grid", "member"]]
 # Optional in the schema so that a missing reason gets its own errcode (40077), not 40000.
-Reason = Annotated[str | None, QueryParameter(max_length=500, description="why (audited)")]
+Reason = Annotated[
+    str | None, QueryParameter(max_length=500, pattern=PLAIN_TEXT, description="why (audited)")
+]
 EventsPerLine = Annotated[
     int, QueryParameter(ge=1, le=5000, description="events listed per line (all are counted)")
 ]
@@ -75,7 +81,7 @@ class AssessmentSchemeController(Controller):
 
     @get("/{code:str}", operation_id="getAssessmentScheme", responses=READ_ERRORS)
     async def get_scheme(
-        self, container: ContainerDep, actor: ActorDep, code: FromPath[str]
+        self, container: ContainerDep, actor: ActorDep, code: PathText
     ) -> SchemeView:
         return scheme_view(await scheme_versions(container, code))
 
@@ -107,7 +113,7 @@ class AssessmentSchemeController(Controller):
         self,
         container: ContainerDep,
         actor: ActorDep,
-        code: FromPath[str],
+        code: PathText,
         data: JSONBody[ReviseScheme],
     ) -> SchemeView:
         rows = await SchemeAdmin(container, actor).revise(
@@ -129,7 +135,7 @@ class AssessmentSchemeController(Controller):
         self,
         container: ContainerDep,
         actor: ActorDep,
-        code: FromPath[str],
+        code: PathText,
         data: JSONBody[RetireScheme],
     ) -> SchemeView:
         rows = await SchemeAdmin(container, actor).retire(

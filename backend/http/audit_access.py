@@ -14,6 +14,7 @@ from backend.http.bundle_schemas import AccessPage
 from backend.http.deps import ContainerDep
 from backend.http.guards import BEARER, ActorDep, actor_dependency
 from backend.http.responses import READ_ERRORS
+from backend.http.wire import PLAIN_TEXT
 from backend.services import access_audit
 
 __all__ = ["AccessAuditController", "request_id"]
@@ -41,7 +42,9 @@ class AccessAuditController(Controller):
         container: ContainerDep,
         actor: ActorDep,
         actor_id: Annotated[UUID | None, QueryParameter(name="actor")] = None,
-        subject: Annotated[str | None, QueryParameter(min_length=1, max_length=200)] = None,
+        subject: Annotated[
+            str | None, QueryParameter(min_length=1, max_length=200, pattern=PLAIN_TEXT)
+        ] = None,
         since: Annotated[datetime | None, QueryParameter(name="from")] = None,
         until: Annotated[datetime | None, QueryParameter(name="to")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,

@@ -34,6 +34,7 @@ from backend.http.case_schemas import (
 from backend.http.deps import ContainerDep
 from backend.http.guards import BEARER, ActorDep, actor_dependency
 from backend.http.responses import READ_ERRORS, WRITE_ERRORS
+from backend.http.wire import PLAIN_TEXT
 from backend.services.case_queries import BoardQuery, CaseBoardService
 from backend.services.cases import CaseDraft, CaseService
 from events.visit import Gps
@@ -255,7 +256,9 @@ class CaseBoardController(Controller):
         container: ContainerDep,
         actor: ActorDep,
         case_state: Annotated[State | None, QueryParameter(name="state")] = None,
-        category: Annotated[str | None, QueryParameter(min_length=1, max_length=32)] = None,
+        category: Annotated[
+            str | None, QueryParameter(min_length=1, max_length=32, pattern=PLAIN_TEXT)
+        ] = None,
         level: Annotated[int | None, QueryParameter(ge=1, le=4)] = None,
         overdue: FromQuery[bool | None] = None,
         escalated: FromQuery[bool | None] = None,

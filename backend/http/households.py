@@ -28,6 +28,7 @@ from backend.http.household_schemas import (
     to_record,
 )
 from backend.http.responses import READ_ERRORS, WRITE_ERRORS
+from backend.http.wire import PLAIN_TEXT
 from backend.services.households import HouseholdService
 
 __all__ = ["HouseholdController"]
@@ -50,8 +51,10 @@ class HouseholdController(Controller):
         actor: ActorDep,
         grid_id: FromQuery[UUID | None] = None,
         status: FromQuery[Literal["active", "dissolved"] | None] = None,
-        tag: Annotated[str | None, QueryParameter(max_length=40)] = None,
-        q: Annotated[str | None, QueryParameter(min_length=1, max_length=40)] = None,
+        tag: Annotated[str | None, QueryParameter(max_length=40, pattern=PLAIN_TEXT)] = None,
+        q: Annotated[
+            str | None, QueryParameter(min_length=1, max_length=40, pattern=PLAIN_TEXT)
+        ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
     ) -> HouseholdPage:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.params import FromPath, FromQuery, JSONBody, PathParameter
+from litestar.params import FromQuery, JSONBody, PathParameter
 
 from backend.http.deps import ContainerDep
 from backend.http.guards import BEARER, ActorDep, actor_dependency
@@ -35,6 +35,7 @@ from backend.http.reference_schemas import (
     to_terms,
 )
 from backend.http.responses import READ_ERRORS, WRITE_ERRORS
+from backend.http.wire import PathText
 from backend.services import reference
 from backend.services.reference_admin import ReferenceAdmin
 from events.holidays import CHINA_TZ
@@ -95,7 +96,7 @@ class ReferenceController(Controller):
         self,
         container: ContainerDep,
         actor: ActorDep,
-        code: FromPath[str],
+        code: PathText,
         data: JSONBody[RelabelCaseCategory],
     ) -> CaseCategoryView:
         admin = ReferenceAdmin(container, actor)
@@ -111,7 +112,7 @@ class ReferenceController(Controller):
         self,
         container: ContainerDep,
         actor: ActorDep,
-        code: FromPath[str],
+        code: PathText,
         data: JSONBody[RetireCaseCategory],
     ) -> CaseCategoryView:
         admin = ReferenceAdmin(container, actor)
@@ -193,7 +194,7 @@ class ReferenceController(Controller):
 
     @get("/point-rules/{code:str}", operation_id="getPointRule", responses=READ_ERRORS)
     async def get_point_rule(
-        self, container: ContainerDep, actor: ActorDep, code: FromPath[str]
+        self, container: ContainerDep, actor: ActorDep, code: PathText
     ) -> PointRuleDetailView:
         return rule_detail_view(await reference.point_rule_info(container, code))
 
@@ -220,7 +221,7 @@ class ReferenceController(Controller):
         self,
         container: ContainerDep,
         actor: ActorDep,
-        code: FromPath[str],
+        code: PathText,
         data: JSONBody[RevisePointRule],
     ) -> PointRuleDetailView:
         info = await ReferenceAdmin(container, actor).revise_point_rule(
@@ -238,7 +239,7 @@ class ReferenceController(Controller):
         self,
         container: ContainerDep,
         actor: ActorDep,
-        code: FromPath[str],
+        code: PathText,
         data: JSONBody[RetirePointRule],
     ) -> PointRuleDetailView:
         info = await ReferenceAdmin(container, actor).retire_point_rule(
