@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from backend.http.wire import RequestBody
+from backend.http.wire import RequestBody, check_storable_time
 from events.mediation import Mediator, Party
 from events.visit import Gps, VisitFindings
 
@@ -84,6 +84,10 @@ class NewVisit(RequestBody):
     photos: Annotated[list[Sha256], msgspec.Meta(max_length=20)] = []
     follow_up_case_ids: Annotated[list[UUID], msgspec.Meta(max_length=20)] = []
     client_time: datetime | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_storable_time("visited_at", self.visited_at)  # the visit log keeps and sorts it
 
 
 class AmendVisit(RequestBody):

@@ -13,7 +13,7 @@ from uuid import UUID
 
 import msgspec
 
-from backend.http.wire import RequestBody
+from backend.http.wire import RequestBody, check_storable_time
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -63,6 +63,10 @@ class PushEvent(RequestBody):
     base_version: Annotated[int, msgspec.Meta(ge=1, le=2_147_483_647)] | None = None
     media: Annotated[list[MediaRef], msgspec.Meta(max_length=20)] = []
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_storable_time("captured_at", self.captured_at)  # kept by the device receipts
+
 
 class PushRequest(RequestBody):
     protocol: int
@@ -70,6 +74,10 @@ class PushRequest(RequestBody):
     device_clock: AwareTime
     """The phone's clock when it sent the batch: the server records the offset."""
     events: Annotated[list[PushEvent], msgspec.Meta(max_length=200)]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_storable_time("device_clock", self.device_clock)
 
 
 class WaitingFor(msgspec.Struct, kw_only=True):
