@@ -18,6 +18,7 @@ from backend.errors import exception_handlers
 from backend.http import route_handlers
 from backend.http.body_deadline import BodyPace, body_deadline_middleware
 from backend.http.guards import SECURITY_SCHEMES
+from backend.http.openapi_links import publish_links
 from backend.http.wire import close_request_schemas
 from backend.services.reference import ensure_default_categories
 from backend.settings import Settings
@@ -80,4 +81,5 @@ def _litestar(settings: Settings, *, lifespan: list[Any]) -> Litestar:
         debug=False,
     )
     close_request_schemas(app)
+    publish_links(app)  # create -> read/act links, for client authors and stateful fuzzing
     return app

@@ -25,7 +25,14 @@ from hypothesis import strategies as st
 from schemathesis import APIOperation, Case, CheckFunction, GenerationMode
 from schemathesis.core.failures import FailureGroup
 
-__all__ = ["Finding", "RunReport", "fuzz_operation", "path_parameter_names", "send_case"]
+__all__ = [
+    "Finding",
+    "RunReport",
+    "fuzz_operation",
+    "path_parameter_names",
+    "record_failures",
+    "send_case",
+]
 
 _REQUEST_KEYS = frozenset(
     {"method", "url", "headers", "params", "cookies", "json", "data", "files", "auth"}
@@ -141,11 +148,13 @@ def _describe(response: httpx.Response) -> str:
     return " ".join(parts)
 
 
-def _record(report: RunReport, response: httpx.Response, group: FailureGroup) -> None:
+def record_failures(
+    report: RunReport, response: httpx.Response, group: FailureGroup, *, operation: str = ""
+) -> None:
     for failure in group.exceptions:
         check = next(iter(type(failure).checks), type(failure).__name__)
-        # One finding per check, status and failure kind; the message may carry varying values.
-        key = (check, response.status_code, failure.title)
+        # One finding per operation, check, status and failure kind; the message may vary.
+        key = (check, response.status_code, f"{operation} {failure.title}".strip())
         known = report.findings.get(key)
         if known is not None:
             known.seen += 1
@@ -153,7 +162,7 @@ def _record(report: RunReport, response: httpx.Response, group: FailureGroup) ->
         report.findings[key] = Finding(
             check=check,
             status=response.status_code,
-            title=failure.title,
+            title=f"{operation}: {failure.title}" if operation else failure.title,
             message=failure.message,
             request=_describe(response),
             body=_preview(response),
@@ -218,7 +227,7 @@ def fuzz_operation(
         try:
             case.validate_response(response, checks=list(checks), headers=sent)
         except FailureGroup as group:
-            _record(report, response, group)
+            record_failures(report, response, group)
 
     run()
     return report
