@@ -19,6 +19,7 @@ from backend.http import route_handlers
 from backend.http.body_deadline import BodyPace, body_deadline_middleware
 from backend.http.guards import SECURITY_SCHEMES
 from backend.http.openapi_links import publish_links
+from backend.http.responses import declare_transient_errors
 from backend.http.wire import close_request_schemas
 from backend.services.reference import ensure_default_categories
 from backend.settings import Settings
@@ -82,4 +83,5 @@ def _litestar(settings: Settings, *, lifespan: list[Any]) -> Litestar:
     )
     close_request_schemas(app)
     publish_links(app)  # create -> read/act links, for client authors and stateful fuzzing
+    declare_transient_errors(app)
     return app

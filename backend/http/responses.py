@@ -9,9 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from litestar import Litestar
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Reference
 
-__all__ = ["READ_ERRORS", "WRITE_ERRORS", "ErrorBody", "error_responses"]
+__all__ = [
+    "READ_ERRORS",
+    "WRITE_ERRORS",
+    "ErrorBody",
+    "declare_transient_errors",
+    "error_responses",
+]
 
 
 class ErrorBody(msgspec.Struct, kw_only=True):
@@ -28,6 +36,7 @@ _MEANING = {
     401: "Not authenticated: token missing, expired or revoked (401xx)",
     403: "Role not allowed, or resource outside your grid scope (403xx)",
     404: "No such resource (40400)",
+    408: "Body too slow: stalled, below the minimum rate or past the deadline (40892)",
     409: "Not allowed in the current state, already exists, or stale version (409xx)",
     413: "Body too large (413xx)",
     415: "Unsupported media type (415xx)",
@@ -47,3 +56,33 @@ def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
 
 READ_ERRORS: dict[int, Any] = error_responses(400, 401, 403, 404)
 WRITE_ERRORS: dict[int, Any] = error_responses(400, 401, 403, 404, 409, 413)
+
+
+def declare_transient_errors(app: Litestar) -> None:
+    """Document the failures no handler chooses: every operation may meet a database restart
+    or an S3 outage (503, retry later), and every operation with a body may be sent too slowly
+    (408, backend/http/body_deadline.py). Handlers that declare them already keep their own
+    wording."""
+    for item in (app.openapi_schema.paths or {}).values():
+        for method in ("get", "put", "post", "patch", "delete"):
+            operation: Operation | None = getattr(item, method)
+            if operation is not None:
+                _declare(operation, 503)
+                if operation.request_body is not None:
+                    _declare(operation, 408)
+
+
+def _declare(operation: Operation, status: int) -> None:
+    responses = operation.responses if operation.responses is not None else {}
+    responses.setdefault(
+        str(status),
+        OpenAPIResponse(
+            description=_MEANING[status],
+            content={
+                "application/json": OpenAPIMediaType(
+                    schema=Reference(ref="#/components/schemas/ErrorBody")
+                )
+            },
+        ),
+    )
+    operation.responses = responses

@@ -434,7 +434,8 @@ def test_operation_ids_are_unique_and_stable(raw_schema: Json) -> None:
 def test_every_operation_documents_its_error_body(raw_schema: Json) -> None:
     """Every 4xx/5xx an operation documents is the ``{errcode, errmsg}`` body, and the ones
     that can always happen are documented: 400 when it takes input, 401 when it needs a token,
-    404 when its path names a resource."""
+    404 when its path names a resource, 408 when it takes a body (sent too slowly), and 503 for
+    every operation (a database restart or an S3 outage)."""
     problems: list[str] = []
     for method, path, operation in _operations(raw_schema):
         label = f"{operation.get('operationId')} ({method} {path})"
@@ -445,7 +446,9 @@ def test_every_operation_documents_its_error_body(raw_schema: Json) -> None:
         for code, response in sorted(errors.items()):
             if not _is_error_body(raw_schema, response):
                 problems.append(f"{label}: {code} is not documented as {{errcode, errmsg}}")
-        expected = set()
+        expected = {"503"}
+        if operation.get("requestBody"):
+            expected.add("408")
         if operation.get("parameters") or operation.get("requestBody"):
             expected.add("400")
         if operation.get("security"):
