@@ -1,0 +1,102 @@
+"""Leak hunting for the soak (``soak.py --trace-malloc``): the server runs with tracemalloc on,
+writes a snapshot when it gets SIGUSR1 (once after warm-up, once at the end), and the soak
+prints the allocation sites that grew most between the two.
+
+Run as a script, this module *is* that server: ``python bench/soak_trace.py serve --port N``
+(``gridledger``'s own command line, with the snapshot hook installed first). tracemalloc makes
+the server several times slower, so the latency figures of a traced run mean nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+
+import httpx
+
+__all__ = ["growth_report", "snapshot", "traced_server"]
+
+FRAMES = 12
+TOP = 15
+
+
+def _install_hook(folder: Path) -> None:
+    tracemalloc.start(FRAMES)
+    numbers = itertools.count(1)
+
+    def dump(signum: int, frame: FrameType | None) -> None:
+        path = folder / f"{next(numbers)}.snap"
+        tracemalloc.take_snapshot().dump(str(path) + ".part")
+        os.replace(str(path) + ".part", path)  # the soak waits for the complete file
+
+    signal.signal(signal.SIGUSR1, dump)
+
+
+@contextlib.contextmanager
+def traced_server(env: dict[str, str], port: int, folder: Path) -> Iterator[str]:
+    """Like ``sync_common.server``, with the snapshot hook; yields the URL."""
+    env = {**env, "GL_SOAK_SNAPSHOTS": str(folder)}
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.3)
+        else:
+            raise RuntimeError("traced server did not start")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+async def snapshot(pid: int, folder: Path, number: int) -> Path:
+    """Ask the server for snapshot ``number`` and wait until it is written."""
+    os.kill(pid, signal.SIGUSR1)
+    path = folder / f"{number}.snap"
+    for _ in range(1200):
+        if path.exists():
+            return path
+        await asyncio.sleep(0.25)
+    raise RuntimeError(f"no tracemalloc snapshot {path}")
+
+
+def growth_report(before: Path, after: Path) -> list[str]:
+    """The allocation sites (innermost frames) that grew most between two snapshots."""
+    noise = [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<*")]
+    old = tracemalloc.Snapshot.load(str(before)).filter_traces(noise)
+    new = tracemalloc.Snapshot.load(str(after)).filter_traces(noise)
+    stats = new.compare_to(old, "traceback")
+    total = sum(s.size_diff for s in stats) / 2**20
+    lines = [f"tracemalloc: traced memory grew {total:+.1f} MB after warm-up; top sites:"]
+    for stat in stats[:TOP]:
+        frames = [f"{f.filename.split('site-packages/')[-1]}:{f.lineno}" for f in stat.traceback]
+        lines.append(f"  {stat.size_diff / 1024:+9.1f} kB {stat.count_diff:+7d} blocks  " +
+                     " <- ".join(frames[-1:-5:-1]))  # fmt: skip
+    return lines
+
+
+if __name__ == "__main__":
+    _install_hook(Path(os.environ["GL_SOAK_SNAPSHOTS"]))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from backend.cli import main
+
+    sys.exit(main(sys.argv[1:]))
