@@ -32,11 +32,9 @@ this module's township; ``max_examples`` keeps it to a few hundred rows.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import uuid
 import zlib
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Final
@@ -56,14 +54,10 @@ from schemathesis.specs.openapi.checks import (
 from schemathesis.specs.openapi.definitions import OPENAPI_31
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from backend.app import create_app_for
-from backend.auth import WeChatClient
 from backend.bootstrap import Container
 from backend.services.auth import auth_service
 from backend.services.reference import ensure_default_categories
-from backend.settings import Settings
 from tests.support.contract import fuzz_operation
-from tests.support.wechat_standin import WeChatStandIn
 from tests.support.world import World, build_world
 
 Json = dict[str, Any]
@@ -232,41 +226,6 @@ CHECKS: Final[tuple[CheckFunction, ...]] = (
 )
 
 # -- fixtures -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def standin(settings: Settings) -> Iterator[WeChatStandIn]:
-    with WeChatStandIn(appid=settings.wechat_appid, secret=settings.wechat_secret) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-async def api(container: Container, standin: WeChatStandIn) -> AsyncIterator[httpx.AsyncClient]:
-    """The session container's app, except that WeChat is the local stand-in."""
-    settings = dataclasses.replace(container.settings, wechat_base_url=standin.base_url)
-    local = dataclasses.replace(
-        container,
-        settings=settings,
-        wechat=WeChatClient(
-            base_url=standin.base_url,
-            appid=settings.wechat_appid,
-            secret=settings.wechat_secret,
-            client=container.http,
-        ),
-        services={},
-    )
-    app: Any = create_app_for(local)  # a Litestar app is an ASGI app; httpx's type is narrower
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield http
-
-
-@pytest.fixture(scope="module")
-async def raw_schema(api: httpx.AsyncClient) -> Json:
-    response = await api.get("/schema/openapi.json")
-    assert response.status_code == 200, response.text
-    document: Json = response.json()
-    return document
 
 
 @pytest.fixture(scope="module")

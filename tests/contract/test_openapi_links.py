@@ -13,14 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Final
 
-import httpx
 import jsonschema_rs
-import pytest
 from schemathesis.specs.openapi.definitions import OPENAPI_31
-
-from backend.app import create_app_for
-from backend.bootstrap import Container
-from backend.http.openapi_links import publish_links
 
 Json = dict[str, Any]
 
@@ -28,18 +22,6 @@ UNLINKED: Final = {
     "getLogEntry": "addressed by a log position the auditor reads off a checkpoint or a bundle",
 }
 """Operations with path parameters that no answer links to, and why."""
-
-
-@pytest.fixture(scope="module")
-async def raw_schema(container: Container) -> Json:
-    app: Any = create_app_for(container)
-    publish_links(app)  # idempotent: a no-op once the app publishes them itself
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        response = await http.get("/schema/openapi.json")
-    assert response.status_code == 200, response.text
-    document: Json = response.json()
-    return document
 
 
 def _operations(raw: Json) -> dict[str, tuple[str, Json]]:

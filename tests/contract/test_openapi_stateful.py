@@ -24,12 +24,10 @@ in ``test_openapi_links.py``.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import os
 import uuid
 import zlib
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -46,14 +44,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from backend.app import create_app_for
-from backend.auth import WeChatClient
 from backend.bootstrap import Container
-from backend.http.openapi_links import publish_links
 from backend.services.reference import ensure_default_categories
-from backend.settings import Settings
 from tests.support.stateful import Template, explore_links, use_known_values
-from tests.support.wechat_standin import WeChatStandIn
 from tests.support.world import World, build_world
 
 Json = dict[str, Any]
@@ -79,38 +72,6 @@ _SELF_ENDING: Final = {
     "unit_id": frozenset({"moveGridUnit", "retireGridUnit"}),
 }
 """Actions the caller must not aim at itself: its own record, or its own scope unit."""
-
-
-@pytest.fixture(scope="module")
-def standin(settings: Settings) -> Iterator[WeChatStandIn]:
-    with WeChatStandIn(appid=settings.wechat_appid, secret=settings.wechat_secret) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-async def api(container: Container, standin: WeChatStandIn) -> AsyncIterator[httpx.AsyncClient]:
-    """The session container's app, WeChat being the local stand-in, links published."""
-    settings = dataclasses.replace(container.settings, wechat_base_url=standin.base_url)
-    wechat = WeChatClient(
-        base_url=standin.base_url,
-        appid=settings.wechat_appid,
-        secret=settings.wechat_secret,
-        client=container.http,
-    )
-    local = dataclasses.replace(container, settings=settings, wechat=wechat, services={})
-    app: Any = create_app_for(local)
-    publish_links(app)  # idempotent: a no-op once the app publishes them itself
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield http
-
-
-@pytest.fixture(scope="module")
-async def raw_schema(api: httpx.AsyncClient) -> Json:
-    response = await api.get("/schema/openapi.json")
-    assert response.status_code == 200, response.text
-    document: Json = response.json()
-    return document
 
 
 # -- walking them --------------------------------------------------------------------------------
