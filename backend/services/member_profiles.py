@@ -83,7 +83,12 @@ class MemberProfileService:
             assert staff is not None  # the caller was authenticated from this very row
             return staff
         if actor.role not in OVERSEERS:
-            raise ApiError(40300, "a grid member sees only their own profile", role=actor.role)
+            raise ApiError(
+                40300,
+                "only grid heads, supervisors and admins see another member's profile; "
+                "you may read your own",
+                role=actor.role,
+            )
         staff = await staff_roster.get_staff(self.pool, staff_id)
         if staff is None:
             raise ApiError(40400, "no such staff member", id=str(staff_id))
