@@ -21,6 +21,10 @@ points_deducted            points deducted from the member's account (penalty)
 its count targets and penalty caps are multiplied by its number of grids (rates are not).
 Each line is rounded to 0.01 half-up and the total is the sum of the rounded lines (never
 below 0), so the lines of an explanation always add up to the score shown.
+
+Every indicator reads a :class:`Tally` — per-measure sums and the households left visited —
+never the facts themselves: :func:`score` tallies the facts it explains, and a ranking scores
+tallies summed by the database (:func:`score_tally`), so its cost does not grow with the facts.
 """
 
 from collections.abc import Sequence
@@ -34,7 +38,7 @@ import msgspec
 
 from events.assessment import PENALTY_INDICATORS, RATE_INDICATORS, IndicatorSpec, SchemeVersion
 
-__all__ = ["MEASURES", "Fact", "ScoreCard", "ScoreLine", "score"]
+__all__ = ["MEASURES", "Fact", "ScoreCard", "ScoreLine", "Tally", "score", "score_tally", "tally"]
 
 MEASURES: Final[dict[str, tuple[str, ...]]] = {
     "visits": ("visit",),
@@ -90,17 +94,35 @@ def _cents(value: Fraction) -> Decimal:
     return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(_CENT, ROUND_HALF_UP)
 
 
-def _value(indicator: str, facts: Sequence[Fact]) -> Fraction | None:
-    if indicator == "households_visited":
-        per_household: dict[UUID | None, int] = {}
-        for f in facts:
+class Tally(msgspec.Struct, frozen=True, kw_only=True):
+    """What the indicators read of a subject's facts: the sum of values per measure, and how
+    many households (``ref_id`` of visit facts, ``None`` counting as one) have a positive net
+    visit count. Sums of the same facts in any order or grouping give the same tally."""
+
+    sums: dict[str, int]
+    households_visited: int
+    fact_count: int
+
+
+def tally(facts: Sequence[Fact]) -> Tally:
+    sums: dict[str, int] = {}
+    per_household: dict[UUID | None, int] = {}
+    for f in facts:
+        sums[f.measure] = sums.get(f.measure, 0) + f.value
+        if f.measure == "visit":
             per_household[f.ref_id] = per_household.get(f.ref_id, 0) + f.value
-        return Fraction(sum(1 for v in per_household.values() if v > 0))
+    visited = sum(1 for v in per_household.values() if v > 0)
+    return Tally(sums=sums, households_visited=visited, fact_count=len(facts))
+
+
+def _value(indicator: str, counts: Tally) -> Fraction | None:
+    if indicator == "households_visited":
+        return Fraction(counts.households_visited)
     if indicator == "cases_closed_on_time_rate":
-        closed = sum(f.value for f in facts if f.measure == "case_closed")
-        on_time = sum(f.value for f in facts if f.measure == "case_closed_on_time")
+        closed = counts.sums.get("case_closed", 0)
+        on_time = counts.sums.get("case_closed_on_time", 0)
         return None if closed <= 0 else Fraction(100 * on_time, closed)
-    return Fraction(sum(f.value for f in facts))
+    return Fraction(sum(counts.sums.get(m, 0) for m in MEASURES[indicator]))
 
 
 def _scored(
@@ -118,8 +140,8 @@ def _scored(
     return spec.weight * share, f"between {zero} and {full}: pro rata", full, zero
 
 
-def _line(spec: IndicatorSpec, facts: Sequence[Fact], scale: int) -> ScoreLine:
-    value = _value(spec.indicator, facts)
+def _line(spec: IndicatorSpec, counts: Tally, scale: int, facts: Sequence[Fact]) -> ScoreLine:
+    value = _value(spec.indicator, counts)
     if spec.indicator in PENALTY_INDICATORS:
         count = value if value is not None and value > 0 else Fraction(0)
         cap = spec.cap * scale
@@ -147,11 +169,35 @@ def _line(spec: IndicatorSpec, facts: Sequence[Fact], scale: int) -> ScoreLine:
 def score(
     version: SchemeVersion, facts: Sequence[Fact], *, scale: int, through_position: int
 ) -> ScoreCard:
-    """Score ``facts`` (already filtered to one subject and period) under ``version``."""
+    """Score ``facts`` (already filtered to one subject and period) under ``version``; each
+    line lists the facts it read."""
+    counts = tally(facts)
+    per_line = [
+        [f for f in facts if f.measure in MEASURES[s.indicator]] for s in version.indicators
+    ]
+    return _card(version, counts, per_line, scale=scale, through_position=through_position)
+
+
+def score_tally(
+    version: SchemeVersion, counts: Tally, *, scale: int, through_position: int
+) -> ScoreCard:
+    """The same card as :func:`score` over the facts ``counts`` tallies, without the facts."""
+    per_line: list[list[Fact]] = [[] for _ in version.indicators]
+    return _card(version, counts, per_line, scale=scale, through_position=through_position)
+
+
+def _card(
+    version: SchemeVersion,
+    counts: Tally,
+    per_line: Sequence[Sequence[Fact]],
+    *,
+    scale: int,
+    through_position: int,
+) -> ScoreCard:
     scale = max(1, scale)
     lines = tuple(
-        _line(spec, [f for f in facts if f.measure in MEASURES[spec.indicator]], scale)
-        for spec in version.indicators
+        _line(spec, counts, scale, facts)
+        for spec, facts in zip(version.indicators, per_line, strict=True)
     )
     total = max(Decimal("0.00"), sum((line.points for line in lines), Decimal("0.00")))
     return ScoreCard(
@@ -160,6 +206,6 @@ def score(
         scale=scale,
         total=total,
         lines=lines,
-        fact_count=len(facts),
+        fact_count=counts.fact_count,
         through_position=through_position,
     )

@@ -23,7 +23,8 @@ day the work was done), trusted only within ``CLIENT_TIME_WINDOW`` before the se
 it and never after it; otherwise the server's time. Periods are decided on it.
 
 A batch is folded in memory and written with a few statements
-(:mod:`projections.assessment_facts_fold`), with the same result as one event at a time.
+(:mod:`projections.assessment_facts_fold`), with the same result as one event at a time; the
+per-period totals that rankings read (:mod:`projections.assessment_totals`) are folded with it.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from projections.assessment_facts_fold import (
     VISIT,
     BatchFold,
 )
+from projections.assessment_totals import TOTALS_DDL, TOTALS_TABLES
 from projections.engine import Recorded
 
 __all__ = ["CLIENT_TIME_WINDOW", "AssessmentFactsProjection"]
@@ -57,8 +59,10 @@ class AssessmentFactsProjection:
         "assessment_scopes",
         "assessment_cases",
         "assessment_accounts",
+        *TOTALS_TABLES,
     )
-    ddl = """
+    ddl = (
+        """
     CREATE TABLE IF NOT EXISTS assessment_facts (
         position bigint NOT NULL,
         measure text NOT NULL,
@@ -103,6 +107,8 @@ class AssessmentFactsProjection:
         staff_id uuid NOT NULL
     );
     """
+        + TOTALS_DDL
+    )
 
     def interested(self, topic: str) -> bool:
         return topic.startswith(_PREFIXES)

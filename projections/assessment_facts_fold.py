@@ -23,6 +23,7 @@ from uuid import UUID
 import asyncpg
 
 from events.holidays import CHINA_TZ
+from projections.assessment_totals import add_totals
 from projections.bulk import insert_new_rows
 from projections.engine import Recorded
 
@@ -129,6 +130,7 @@ class BatchFold:
 
     async def _write(self) -> None:
         await self._resolve_paths()
+        await add_totals(self.conn, self.facts)
         await insert_new_rows(self.conn, "assessment_facts", _FACT_COLUMNS, self.facts,
                               order_by="position, measure")  # fmt: skip
         if self.new_scopes:

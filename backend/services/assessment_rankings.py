@@ -4,6 +4,12 @@ ranking as a CSV file for the notice board meeting or the pay office.
 The score ranked is the one a reader of the subject sees: the frozen score once signed off
 (its post-lock adjustment shown beside it), the live score before. Equal scores share a
 rank (1, 1, 3 …) and are listed by name.
+
+A ranking scores per-period totals (:mod:`projections.assessment_totals`), never the facts: one
+query for all subjects, whatever the number of facts in the period. A ranked assessment
+therefore carries no facts: its card's lines list none, it has no adjustments listed, and a
+signed-off subject's card is its live card under the signed-off scheme version (its total is
+the adjusted total); the score ranked is the frozen one. The explanation endpoints read facts.
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ from backend.bootstrap import Container
 from backend.services.actor import Actor
 from backend.services.assessments import Assessment, AssessmentService, Subject
 from backend.services.scope import require_role, require_unit_in_scope
-from events.assessment_period import parse_period
-from projections import grid_tree
+from events.assessment import SchemeVersion
+from events.assessment_period import AssessmentPeriod, parse_period
+from events.assessment_scoring import Tally, score_tally
+from projections import assessment_totals, grid_tree
 
 __all__ = ["RankedSubject", "RankingLevel", "RankingService", "ranking_csv"]
 
@@ -53,10 +61,37 @@ class RankingService:
         period = parse_period(period_id)
         require_role(actor, *RANKERS)
         root = await require_unit_in_scope(self.pool, actor, within or actor.scope_unit_id)
-        await self.scores.scheme_version(scheme, period)  # 40475 before any work
+        version = await self.scores.scheme_version(scheme, period)  # 40475 before any work
         subjects = await self._subjects(root["id"], level)
-        assessed = [await self.scores.assess(period.id, scheme, s) for s in subjects]
+        through, tallies = await assessment_totals.read_tallies(
+            self.pool, period_id=period.id, kind="member" if level == "member" else "unit",
+            subject_ids=[s.id for s in subjects],
+        )  # fmt: skip
+        assessed = [
+            await self._assessed(period, version, s, tallies[s.id], through=through)
+            for s in subjects
+        ]
         return _ranked(assessed)
+
+    async def _assessed(
+        self,
+        period: AssessmentPeriod,
+        version: SchemeVersion,
+        subject: Subject,
+        counts: Tally,
+        *,
+        through: int,
+    ) -> Assessment:
+        """The subject scored from its totals; signed off, under the version it was signed
+        with (the frozen score is the lock's, the card's total the adjusted one)."""
+        lock = await self.scores.lock(period.id, subject)
+        if lock is not None:
+            version = await self.scores.exact_version(version.code, lock)
+        scale = await self.scores.scale(subject)
+        card = score_tally(version, counts, scale=scale, through_position=through)
+        adjusted = None if lock is None else card.total
+        return Assessment(subject=subject, period=period, card=card, lock=lock,
+                          adjustments=(), adjusted_total=adjusted)  # fmt: skip
 
     async def _subjects(self, root: UUID, level: RankingLevel) -> list[Subject]:
         if level == "member":

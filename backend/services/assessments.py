@@ -156,6 +156,14 @@ class AssessmentService:
         )
         return max(1, len(grids))
 
+    async def exact_version(self, code: str, lock: Lock) -> SchemeVersion:
+        """The scheme version a sign-off froze its score with."""
+        return await self._exact_version(code, lock.scheme_version)
+
+    async def lock(self, period_id: str, subject: Subject) -> Lock | None:
+        """The sign-off freezing the subject's score for the period, if any."""
+        return await self._lock(period_id, subject)
+
     async def _exact_version(self, code: str, number: int) -> SchemeVersion:
         rows = await assessment_register.scheme_versions(self.pool, code)
         for row in rows:
