@@ -5,11 +5,15 @@ Bounds (the run exits non-zero when one is broken):
 
 - **no errors**: every response is 2xx and every pushed event gets the status the soak expects
   (``accepted`` for a new event, ``duplicate`` for a re-sent batch);
-- **RSS growth after warm-up <= 15 %** of the RSS at the end of the first window. The server is
-  one Python process of ~130 MB once its caches, pools and compiled schemas are warm; the load
-  sends ~16 requests/s, so a leak of 2 kB a request (~17 MB over the 9 measured minutes)
-  breaks a 15 % bound, while asyncpg's statement caches and the worker threads' malloc
-  arenas, which fill during warm-up, stay well inside it;
+- **held memory growth after warm-up <= 5 %**: "held" is the server's RSS right after a
+  ``gc.collect()`` + ``malloc_trim(0)`` (``soak_probe.py``), taken at the end of the first
+  window and at the end of the run. Raw RSS is printed too but not judged: under this load
+  glibc keeps freed heap in its per-thread arenas (fragmentation), so raw RSS climbs ~1-2 MB
+  a minute with the memory in use flat, and a trim gives all of it back (measured 25 Nov 2026:
+  raw 125.8 -> 136.4 MB over 4 minutes, glibc in-use bytes 27.6 -> 27.9 MB, free-but-kept
+  3.9 -> 16.3 MB, after the trim 125.8 MB). What is held after a trim is what a leak would
+  grow: 5 % of ~125 MB is ~6 MB, a leak of ~0.7 kB a request over the 9 measured minutes at
+  ~16 requests/s;
 - **last-window p99 <= 2 x first-window p99** over all requests (the mix is the same in every
   window, so a p99 that doubles means the server slows as the log, the read models or its own
   state grow).
@@ -27,8 +31,8 @@ import psutil
 from sync_common import percentile
 
 __all__ = [
+    "BOUND_HELD_GROWTH_PCT",
     "BOUND_P99_RATIO",
-    "BOUND_RSS_GROWTH_PCT",
     "Recorder",
     "RssSampler",
     "rss_line",
@@ -36,7 +40,7 @@ __all__ = [
     "verdict",
 ]
 
-BOUND_RSS_GROWTH_PCT = 15.0
+BOUND_HELD_GROWTH_PCT = 5.0
 BOUND_P99_RATIO = 2.0
 RSS_EVERY_S = 5.0
 MB = 1024 * 1024
@@ -119,14 +123,21 @@ class RssSampler:
 
 
 def verdict(
-    recorder: Recorder, rss: RssSampler, *, window_s: float, duration_s: float
-) -> dict[str, Any]:
-    """The figures, judged against the bounds above."""
+    recorder: Recorder, rss: RssSampler, *, held: tuple[dict[str, Any], dict[str, Any]],
+    window_s: float, duration_s: float,
+) -> dict[str, Any]:  # fmt: skip
+    """The figures, judged against the bounds above; ``held`` holds the memory probe's trim
+    lines (``soak_probe.py``) at warm-up and at the end."""
     windows = max(1, round(duration_s / window_s))
     first = recorder.window(0, window_s)
     last = recorder.window((windows - 1) * window_s, duration_s + 60)
     warm, end = rss.at(window_s), rss.points[-1][1]
     growth = (end - warm) / warm * 100
+    kept = [line["trimmed_rss"] for line in held]
+    held_growth = (kept[1] - kept[0]) / kept[0] * 100
+    # Bytes allocated and not freed (glibc + its mmapped blocks + pymalloc): informational, the
+    # leak signal with fragmentation taken out; it moves by the requests in flight.
+    allocated = [line["heap_in_use"] + line["mmapped"] + line["py_used"] for line in held]
     p99_ratio = last["p99"] / first["p99"] if first["n"] and last["n"] else float("inf")
     errors = sum(recorder.errors.values())
     return {
@@ -141,8 +152,13 @@ def verdict(
         "rss_max_mb": round(max(mb for _, mb in rss.points), 1),
         "rss_growth_pct": round(growth, 2),
         "rss_slope_last_half_mb_per_min": round(rss.slope(after=duration_s / 2), 2),
-        "bound_rss_growth_pct": BOUND_RSS_GROWTH_PCT,
-        "ok": errors == 0 and growth <= BOUND_RSS_GROWTH_PCT and p99_ratio <= BOUND_P99_RATIO,
+        "held_warm_mb": round(kept[0], 1),
+        "held_end_mb": round(kept[1], 1),
+        "held_growth_pct": round(held_growth, 2),
+        "bound_held_growth_pct": BOUND_HELD_GROWTH_PCT,
+        "allocated_warm_mb": round(allocated[0], 1),
+        "allocated_end_mb": round(allocated[1], 1),
+        "ok": errors == 0 and held_growth <= BOUND_HELD_GROWTH_PCT and p99_ratio <= BOUND_P99_RATIO,
     }
 
 

@@ -42,10 +42,32 @@ def _install_hook(folder: Path) -> None:
     signal.signal(signal.SIGUSR1, dump)
 
 
+def _patch_uvicorn(choice: str) -> None:
+    """Investigation only: serve with another event loop / HTTP parser (``asyncio,h11``)."""
+    import uvicorn
+
+    loop, http = choice.split(",")
+    plain = uvicorn.Config.__init__
+
+    def init(self: uvicorn.Config, *args: object, **kwargs: object) -> None:
+        plain(self, *args, **{**kwargs, "loop": loop, "http": http})  # type: ignore[arg-type]
+
+    uvicorn.Config.__init__ = init  # type: ignore[method-assign]
+
+
 @contextlib.contextmanager
-def traced_server(env: dict[str, str], port: int, folder: Path) -> Iterator[str]:
-    """Like ``sync_common.server``, with the snapshot hook; yields the URL."""
-    env = {**env, "GL_SOAK_SNAPSHOTS": str(folder)}
+def traced_server(
+    env: dict[str, str], port: int, folder: Path | None, *, probe: Path | None = None,
+    uvicorn_choice: str | None = None,
+) -> Iterator[str]:  # fmt: skip
+    """Like ``sync_common.server``, with the snapshot hook (``folder``), the memory probe
+    (``probe``, see ``soak_probe``) and/or another uvicorn loop and parser; yields the URL."""
+    extra = {
+        "GL_SOAK_SNAPSHOTS": str(folder) if folder else None,
+        "GL_SOAK_PROBE": str(probe) if probe else None,
+        "GL_SOAK_UVICORN": uvicorn_choice,
+    }
+    env = {**env, **{k: v for k, v in extra.items() if v}}
     proc = subprocess.Popen(
         [sys.executable, __file__, "serve", "--port", str(port)],
         env=env,
@@ -95,7 +117,14 @@ def growth_report(before: Path, after: Path) -> list[str]:
 
 
 if __name__ == "__main__":
-    _install_hook(Path(os.environ["GL_SOAK_SNAPSHOTS"]))
+    if os.environ.get("GL_SOAK_SNAPSHOTS"):
+        _install_hook(Path(os.environ["GL_SOAK_SNAPSHOTS"]))
+    if os.environ.get("GL_SOAK_PROBE"):
+        from soak_probe import install_probe
+
+        install_probe(Path(os.environ["GL_SOAK_PROBE"]))
+    if os.environ.get("GL_SOAK_UVICORN"):
+        _patch_uvicorn(os.environ["GL_SOAK_UVICORN"])
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from backend.cli import main
 
