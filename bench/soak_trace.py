@@ -14,15 +14,11 @@ import contextlib
 import itertools
 import os
 import signal
-import subprocess
 import sys
-import time
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-
-import httpx
 
 __all__ = ["growth_report", "snapshot", "traced_server"]
 
@@ -68,26 +64,11 @@ def traced_server(
         "GL_SOAK_UVICORN": uvicorn_choice,
     }
     env = {**env, **{k: v for k, v in extra.items() if v}}
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.3)
-        else:
-            raise RuntimeError("traced server did not start")
+    from sync_common import server  # not at the top: this file is also the server's main
+
+    # the tracer's start-up is slower (tracemalloc from the first import)
+    with server(env, command=(sys.executable, __file__, "serve"), port=port, timeout=180) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
 
 
 async def snapshot(pid: int, folder: Path, number: int) -> Path:

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -83,29 +83,36 @@ async def open_container(env: dict[str, str]) -> AsyncIterator[Container]:
 
 
 @contextlib.contextmanager
-def server(env: dict[str, str]) -> Iterator[str]:
-    """``gridledger serve`` (API + projection workers) in its own process; yields its URL."""
-    port = free_port()
+def server(
+    env: dict[str, str],
+    *,
+    command: Sequence[str] = (GRIDLEDGER, "serve"),
+    port: int | None = None,
+    timeout: float = 120.0,
+) -> Iterator[str]:
+    """``command --port PORT`` (by default ``gridledger serve``: API + projection workers) in
+    its own process; yields its URL once ``/health`` answers."""
+    port = port or free_port()
     proc = subprocess.Popen(
-        [GRIDLEDGER, "serve", "--port", str(port)],
+        [*command, "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                     break
             time.sleep(0.3)
         else:
-            raise RuntimeError("server did not start")
+            raise RuntimeError(f"{command[-1]} did not start in {timeout:.0f} s")
         yield url
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        proc.wait(timeout=60)
 
 
 def _units(grids: int) -> list[GridUnit]:
