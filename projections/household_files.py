@@ -18,6 +18,7 @@ import asyncpg
 
 from events.household_fields import HOUSEHOLD_PATHS, PERSON_PATH_FIELDS
 from events.privacy import mask_person
+from events.sensitivity import MINOR_AGE
 from projections.engine import Recorded
 from projections.household_doc import fold_household, new_household_doc
 
@@ -120,6 +121,15 @@ async def get_file(
     return None if raw is None else dict(json.loads(raw))
 
 
+# The head is under MINOR_AGE ($8) on day $7 (NULL: the reader sees children's names). Born
+# after "day minus N years" is exactly "not yet N on day" (age_on), 29 February included.
+_HEAD_IS_MASKED_MINOR = (
+    "$7::date IS NOT NULL AND EXISTS (SELECT 1 FROM jsonb_each(h.doc->'persons') p WHERE "
+    "p.value->>'relation' = '户主' AND (p.value->>'birth_date')::date > "
+    "$7::date - make_interval(years => $8::int))"
+)
+
+
 async def list_files(
     conn: asyncpg.Pool | asyncpg.Connection,
     *,
@@ -131,21 +141,25 @@ async def list_files(
     limit: int,
     offset: int,
     search_names: bool,
+    minor_heads_masked_on: date | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """``q`` matches the 户编号 exactly; with ``search_names`` also the head's name (prefix) and
     the address (substring). Roles that see names masked must not search them: a hit would
-    confirm the unmasked value."""
+    confirm the unmasked value. For the same reason, when the reader sees children's names
+    masked (``minor_heads_masked_on``: the day ages are taken on), a head under 14 on that day
+    is not matched by name (child-headed households)."""
     where = (
         "FROM household_files h JOIN grid_units u ON u.id = h.grid_id "
         "WHERE u.path @> ARRAY[$1]::uuid[] AND ($2::uuid IS NULL OR u.path @> ARRAY[$2]"
         "::uuid[]) AND ($3::text IS NULL OR h.status = $3) AND ($4::text IS NULL OR "
-        "h.tags @> ARRAY[$4]) AND ($5::text IS NULL OR h.household_no = $5 OR ($6 AND ("
-        "starts_with(h.head_name, $5) OR strpos(h.doc->>'address', $5) > 0)))"
+        "h.tags @> ARRAY[$4]) AND ($5::text IS NULL OR h.household_no = $5 OR ($6 AND (("
+        "starts_with(h.head_name, $5) AND NOT (" + _HEAD_IS_MASKED_MINOR + ")) "
+        "OR strpos(h.doc->>'address', $5) > 0)))"
     )
-    args = (scope_unit_id, grid_id, status, tag, q, search_names)
+    args = (scope_unit_id, grid_id, status, tag, q, search_names, minor_heads_masked_on, MINOR_AGE)
     total = await conn.fetchval(f"SELECT count(*) {where}", *args)
     rows = await conn.fetch(
-        f"SELECT h.doc {where} ORDER BY h.household_no LIMIT $7 OFFSET $8", *args, limit, offset
+        f"SELECT h.doc {where} ORDER BY h.household_no LIMIT $9 OFFSET $10", *args, limit, offset
     )
     return int(total), [dict(json.loads(r["doc"])) for r in rows]
 

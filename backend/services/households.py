@@ -154,7 +154,8 @@ class HouseholdService:
         require_role(actor, *READERS)
         if grid_id is not None:
             await require_unit_in_scope(self.pool, actor, grid_id)
-        if tag is not None and actor.role not in NEED_TO_KNOW_ROLES:
+        need_to_know, today = actor.role in NEED_TO_KNOW_ROLES, datetime.now(UTC).date()
+        if tag is not None and not need_to_know:
             # Filtering by a special-population tag would reveal it (privacy rule 3).
             raise ApiError(40300, "your role may not filter by person tags", role=actor.role)
         total, docs = await household_files.list_files(
@@ -166,8 +167,9 @@ class HouseholdService:
             q=q,
             limit=limit,
             offset=offset,
-            # Roles that see names masked must not search by them.
+            # Roles that see names masked must not search by them (children's too).
             search_names=actor.role not in REVIEW_ROLES,
+            minor_heads_masked_on=None if need_to_know else today,
         )
         return total, [self.masked(actor, d) for d in docs]
 

@@ -4,7 +4,7 @@ and conflicts of offline edits, member and grid changes, and rejections that cha
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -245,6 +245,36 @@ async def test_list_filters_by_grid_status_text_and_tag(client: Client, world: W
         )
         assert outcome(refused) == (403, 40300), role
         assert numbers[1] not in refused.text
+
+
+async def test_a_child_head_is_not_found_by_name_by_roles_that_see_it_masked(
+    client: Client, world: World
+) -> None:
+    # given a child-headed household (head aged 10) and an adult-headed one, same surname
+    grid = await new_grid(client, world)
+    prefix = unique_no("M")
+    child_born = date(datetime.now(UTC).year - 10, 1, 1)
+    heads = {f"{prefix}-001": ("欧阳小明", child_born), f"{prefix}-002": ("欧阳大明", None)}
+    for no, (name, born) in heads.items():
+        extra = {"birth_date": born.isoformat()} if born else {}
+        body = household_body(grid, household_no=no, persons=[person(name, "户主", **extra)])
+        await register(client, world.headers["admin"], body)
+
+    async def numbers_for(role: str, q: str) -> list[str]:
+        response = await client.get(
+            "/v1/households", headers=world.headers[role], params={"grid_id": grid, "q": q}
+        )
+        assert response.status_code == 200, response.text
+        return [item["household_no"] for item in response.json()["items"]]
+
+    # when the supervisor (who sees the child's name masked) searches by the names,
+    # then a hit would confirm the child's name: only the adult head is found
+    assert await numbers_for("supervisor", "欧阳小") == []
+    assert await numbers_for("supervisor", "欧阳大") == [f"{prefix}-002"]
+    # and the child's household is still found by its 户编号
+    assert await numbers_for("supervisor", f"{prefix}-001") == [f"{prefix}-001"]
+    # and the grid head, who sees the child's name, finds it by name
+    assert await numbers_for("head_a", "欧阳小") == [f"{prefix}-001"]
 
 
 async def test_list_pages_with_limit_offset_and_a_stable_total(
