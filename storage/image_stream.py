@@ -1,8 +1,7 @@
 """Metadata stripping as a stream: a 20 MB photo becomes a public copy in a few chunks of memory.
 
-Same rules and the same output as :func:`storage.images.strip_metadata` (the allow-lists are
-imported from there, so the two can never disagree on what is kept), but the photo is read from
-a file-like source and written to a file-like sink piece by piece: headers and metadata
+The rules (what is kept: the allow-lists in :mod:`storage.images`) are applied while the photo
+is read from a file-like source and written to a file-like sink piece by piece: headers and metadata
 segments (at most 64 KiB each in JPEG) are held whole, image data is copied in 64 KiB pieces.
 The sink must be seekable: a WebP's RIFF size is only known at the end and is patched in.
 """
@@ -10,6 +9,7 @@ The sink must be seekable: a WebP's RIFF size is only known at the end and is pa
 from __future__ import annotations
 
 import hashlib
+import io
 import struct
 import zlib
 from typing import BinaryIO, Final
@@ -32,7 +32,7 @@ from storage.images import (
     sniff_image_type,
 )
 
-__all__ = ["HashingReader", "strip_metadata_stream"]
+__all__ = ["HashingReader", "strip_metadata", "strip_metadata_stream"]
 
 _CHUNK: Final = 64 * 1024
 
@@ -89,8 +89,16 @@ class _Source:
         return crc
 
 
+def strip_metadata(data: bytes, mime: str) -> bytes:
+    """The copy of an image held in memory: :func:`strip_metadata_stream` over ``data``."""
+    sink = io.BytesIO()
+    strip_metadata_stream(HashingReader(io.BytesIO(data)), sink, mime)
+    return sink.getvalue()
+
+
 def strip_metadata_stream(source: HashingReader, sink: BinaryIO, mime: str) -> None:
-    """Write to ``sink`` the copy :func:`storage.images.strip_metadata` would make.
+    """Write to ``sink`` a copy of the image without EXIF/XMP/comments/text; the image data is
+    kept bit-exact and anything after the image's end (a polyglot's payload) is left behind.
 
     Raises :class:`UnsupportedImage` for HEIC/HEIF and :class:`ImageError` for malformed input.
     """

@@ -26,7 +26,7 @@ from backend.errors import ApiError
 from backend.http.body_deadline import BodyPace, body_deadline_middleware
 from backend.server import AnnouncingServer
 from backend.settings import load_settings
-from storage.images import strip_metadata
+from storage.image_stream import strip_metadata
 from storage.media import original_key
 from storage.objects import S3ObjectStore
 from tests.integration.test_media_api import (

@@ -1,5 +1,5 @@
-"""The streaming stripper makes byte for byte the copy the in-memory one makes, and refuses what
-it refuses, however the source splits its reads (a 0xFF at the end of a piece included)."""
+"""However the source splits its reads (a 0xFF at the end of a piece included), the stripper
+makes byte for byte the copy it makes from one whole read, and refuses what it refuses then."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storage.image_stream import HashingReader, strip_metadata_stream
-from storage.images import ImageError, UnsupportedImage, strip_metadata
+from storage.image_stream import HashingReader, strip_metadata, strip_metadata_stream
+from storage.images import ImageError, UnsupportedImage
 from tests.unit.storage.test_images import (
     APP1,
     COM,
@@ -88,7 +88,7 @@ CASES = {
 
 @pytest.mark.parametrize("name", list(CASES))
 @pytest.mark.parametrize("piece", [1, 2, 7, 65536])
-def test_the_streamed_copy_is_the_in_memory_copy(name: str, piece: int) -> None:
+def test_the_copy_does_not_depend_on_how_the_reads_are_split(name: str, piece: int) -> None:
     data, mime = CASES[name]
 
     assert streamed(data, mime, piece=piece) == strip_metadata(data, mime)
@@ -105,7 +105,7 @@ def test_any_scan_data_split_anywhere_is_copied_exactly(
 ) -> None:
     # given scan data with stuffed bytes, restart markers and fill bytes, split into pieces
     data = jpeg(APP1, PIXELS, b"\xff\xff".join([scan, *(bytes([0xFF, m]) for m in restarts)]))
-    # then the streamed copy equals the in-memory one
+    # then the copy equals the one made from a single read
     assert streamed(data, "image/jpeg", piece=piece) == strip_metadata(data, "image/jpeg")
 
 

@@ -7,12 +7,12 @@ import zlib
 
 import pytest
 
+from storage.image_stream import strip_metadata
 from storage.images import (
     HEAD_SIZE,
     ImageError,
     UnsupportedImage,
     sniff_image_type,
-    strip_metadata,
 )
 
 GPS_LATITUDE = struct.pack(">6I", 30, 1, 17, 1, 4242, 100)  # 30°17'42.42" as three RATIONALs
