@@ -15,9 +15,10 @@ import httpx
 from anyio import to_thread
 
 from backend.auth import AccessTokenCodec, WeChatClient
+from backend.clock import Clock, SystemClock
 from backend.log_redaction import install_url_redaction
 from backend.settings import Settings
-from projections import ALL_PROJECTIONS
+from projections import all_projections
 from projections.engine import ProjectionRunner
 from storage.db import apply_migrations, create_pool
 from storage.db_roles import protect_event_table
@@ -41,6 +42,7 @@ class Container:
     tokens: AccessTokenCodec
     wechat: WeChatClient
     http: httpx.AsyncClient
+    clock: Clock
     services: dict[str, Any] = field(default_factory=dict)
 
 
@@ -61,7 +63,7 @@ async def container_lifespan(
             bucket=settings.s3_bucket,
         )
         await to_thread.run_sync(objects.ensure_bucket)
-        runner = ProjectionRunner(pool, [p() for p in ALL_PROJECTIONS])
+        runner = ProjectionRunner(pool, all_projections(settings.business_zone))
         await runner.ensure_tables()
         container = Container(
             settings=settings,
@@ -79,6 +81,7 @@ async def container_lifespan(
                 client=http,
             ),
             http=http,
+            clock=SystemClock(settings.business_zone),
         )
         async with _workers(container, enabled=run_workers):
             yield container

@@ -166,10 +166,12 @@ def _connect() -> tuple[object, str]:
 
 
 def _rebuild(args: argparse.Namespace) -> int:
+    from backend.settings import load_settings
     from projections.rebuild import rebuild_projections
 
     _, url = _connect()
-    return asyncio.run(rebuild_projections(url, args.name))
+    zone = load_settings().business_zone  # fold the days the server folds
+    return asyncio.run(rebuild_projections(url, args.name, zone=zone))
 
 
 def _status(args: argparse.Namespace) -> int:

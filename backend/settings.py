@@ -12,6 +12,10 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from events.business_date import DEFAULT_BUSINESS_ZONE, business_zone
+from events.errors import InvalidValue
 
 __all__ = ["Settings", "load_settings"]
 
@@ -97,6 +101,15 @@ class Settings:
     body_deadline_seconds: float = 7200.0
     """``GRIDLEDGER_BODY_DEADLINE_SECONDS``: longest any request body may take in total (a
     10 MB photo needs ~11.7 kbit/s to make it; the 20 MB limit ~23 kbit/s)."""
+    business_timezone: str = DEFAULT_BUSINESS_ZONE
+    """``GRIDLEDGER_BUSINESS_TIMEZONE``: the IANA zone every business date is decided in
+    (today's date, default effective dates, award and points days, a visit's day, periods,
+    SLA working days, the board). Instants stay UTC. Read models fold dates in it, so a
+    change needs ``gridledger projections rebuild``."""
+
+    @property
+    def business_zone(self) -> ZoneInfo:
+        return business_zone(self.business_timezone)
 
     @property
     def embedded_database(self) -> bool:
@@ -173,4 +186,15 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         body_idle_seconds=float(e.get("GRIDLEDGER_BODY_IDLE_SECONDS", "60")),
         body_min_bytes_per_second=int(e.get("GRIDLEDGER_BODY_MIN_BYTES_PER_SECOND", "1024")),
         body_deadline_seconds=float(e.get("GRIDLEDGER_BODY_DEADLINE_SECONDS", "7200")),
+        business_timezone=_zone_name(e.get("GRIDLEDGER_BUSINESS_TIMEZONE")),
     )
+
+
+def _zone_name(value: str | None) -> str:
+    """The configured zone's name, checked now so a typo stops the start, not a request."""
+    if value is None or not value.strip():
+        return DEFAULT_BUSINESS_ZONE
+    try:
+        return business_zone(value).key
+    except InvalidValue as err:
+        raise ValueError(f"GRIDLEDGER_BUSINESS_TIMEZONE: {err.errmsg}") from None

@@ -7,18 +7,19 @@
   ``W53-53``, so every day belongs to exactly one bi-week. (A dash, not ``W27/28``: the id
   travels as one URL path segment, and a slash would split it.)
 
-Days are business days in Asia/Shanghai (a visit at 23:30 Beijing time on 30 June belongs to
-June, not to the UTC day). ``end`` is exclusive.
+Days are business days in the deployment's business zone, Asia/Shanghai by default (a visit at
+00:30 Beijing time on 1 July belongs to July, not to the UTC day, 30 June). ``end`` is
+exclusive.
 """
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Final, Literal
 
 import msgspec
 
 from events.assessment_errors import InvalidPeriod
-from events.holidays import CHINA_TZ
+from events.business_date import day_start
 
 __all__ = ["AssessmentPeriod", "PeriodKind", "parse_period"]
 
@@ -30,21 +31,20 @@ _YEARS: Final = range(2000, 2100)
 
 
 class AssessmentPeriod(msgspec.Struct, frozen=True, kw_only=True):
-    """A named period ``[start, end)`` of Beijing business days."""
+    """A named period ``[start, end)`` of business days."""
 
     id: str
     kind: PeriodKind
     start: date
     end: date
 
-    @property
-    def start_at(self) -> datetime:
-        """The first instant of the period (Beijing midnight), timezone-aware."""
-        return datetime.combine(self.start, time(), CHINA_TZ)
+    def starts_at(self, zone: tzinfo) -> datetime:
+        """The first instant of the period: midnight of its first day in the business zone."""
+        return day_start(self.start, zone)
 
-    @property
-    def end_at(self) -> datetime:
-        return datetime.combine(self.end, time(), CHINA_TZ)
+    def ends_at(self, zone: tzinfo) -> datetime:
+        """The first instant after the period (exclusive)."""
+        return day_start(self.end, zone)
 
     def contains(self, day: date) -> bool:
         return self.start <= day < self.end

@@ -2,8 +2,9 @@
 
 Working time is 08:30–12:00 and 13:30–17:30 (7.5 hours) on working days. A day is a working
 day when it is a make-up working day (调休上班), else when it is not a public holiday and falls
-on Monday–Friday. Mainland China has had no DST since 1991, so a fixed UTC+8 offset is exact
-and keeps this module free of tz database look-ups.
+on Monday–Friday. Days and hours are local to the business zone the calendar is built with
+(the server passes ``GRIDLEDGER_BUSINESS_TIMEZONE``); the default, :data:`CHINA_TZ`, is a fixed
+UTC+8 offset, exact for Asia/Shanghai, which has had no DST since 1991.
 
 Holiday data is per year. An admin override for a year replaces the built-in data for that
 year as a whole (the State Council sometimes revises an arrangement). A year with neither data
@@ -13,7 +14,7 @@ can warn that deadlines in that year ignore holidays.
 
 import math
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Final
 
 import msgspec
@@ -87,7 +88,7 @@ def _check_days(holidays: frozenset[date], makeup: frozenset[date], year: int | 
 
 
 class WorkingCalendar:
-    """Working days and working-time arithmetic. All results are in :data:`CHINA_TZ`."""
+    """Working days and working-time arithmetic, local to ``zone``; results are in it."""
 
     def __init__(
         self,
@@ -95,7 +96,9 @@ class WorkingCalendar:
         makeup_days: Iterable[date],
         *,
         overrides: Mapping[int, YearOverride] | None = None,
+        zone: tzinfo = CHINA_TZ,
     ) -> None:
+        self.zone = zone
         self._holidays = frozenset(holidays)
         self._makeup = frozenset(makeup_days)
         _check_days(self._holidays, self._makeup, None)
@@ -126,7 +129,7 @@ class WorkingCalendar:
 
     def add_working_time(self, start: datetime, span: timedelta) -> datetime:
         """Like :meth:`add_working_hours` with a timedelta (exact, no float rounding)."""
-        remaining, moment = span, _local(start, "start")
+        remaining, moment = span, self._local(start, "start")
         if remaining <= timedelta(0):
             return moment
         for window_start, window_end in self._windows_from(moment):
@@ -145,16 +148,16 @@ class WorkingCalendar:
         """
         if days < 0:
             raise InvalidValue("days must be >= 0", field="days")
-        first_window_start, _ = next(self._windows_from(_local(start, "start")))
+        first_window_start, _ = next(self._windows_from(self._local(start, "start")))
         day, counted = first_window_start.date(), 0
         while counted < days:
             day = self._next_working_day(day)
             counted += 1
-        return datetime.combine(day, _DAY_END, CHINA_TZ)
+        return datetime.combine(day, _DAY_END, self.zone)
 
     def working_time_between(self, a: datetime, b: datetime) -> timedelta:
         """Working time in ``[a, b]``; zero when ``b <= a``."""
-        start, end = _local(a, "a"), _local(b, "b")
+        start, end = self._local(a, "a"), self._local(b, "b")
         total = timedelta(0)
         if end <= start:
             return total
@@ -184,16 +187,17 @@ class WorkingCalendar:
             if not self.is_working_day(current):
                 continue
             for opens, closes in _WINDOWS:
-                window_end = datetime.combine(current, closes, CHINA_TZ)
+                window_end = datetime.combine(current, closes, self.zone)
                 if window_end > moment:
-                    yield datetime.combine(current, opens, CHINA_TZ), window_end
+                    yield datetime.combine(current, opens, self.zone), window_end
         raise InvalidValue("the calendar has no working day in ten years")
 
+    def _local(self, moment: datetime, field: str) -> datetime:
+        return ensure_aware(moment, field=field).astimezone(self.zone)
 
-def _local(moment: datetime, field: str) -> datetime:
-    return ensure_aware(moment, field=field).astimezone(CHINA_TZ)
 
-
-def china_calendar(overrides: Mapping[int, YearOverride] | None = None) -> WorkingCalendar:
-    """The calendar with the built-in 2025–2026 data and the admin's overrides."""
-    return WorkingCalendar(CHINA_HOLIDAYS, CHINA_MAKEUP_DAYS, overrides=overrides)
+def china_calendar(
+    overrides: Mapping[int, YearOverride] | None = None, *, zone: tzinfo = CHINA_TZ
+) -> WorkingCalendar:
+    """The calendar with the built-in 2025–2026 data and the admin's overrides, in ``zone``."""
+    return WorkingCalendar(CHINA_HOLIDAYS, CHINA_MAKEUP_DAYS, overrides=overrides, zone=zone)

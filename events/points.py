@@ -19,8 +19,9 @@ Rules of the ledger:
   ``allow_clip=True`` (the posting worker passes it, so the award is settled with 0 points;
   an interactive approver leaves it off to be told). Commendations of 0 points are never
   clipped. A reversed credit frees its room under the caps again.
-* ``on`` is the business day (Asia/Shanghai) chosen by the caller from the server clock or the
-  source event; the device clock is never used.
+* ``on`` is the business day (``events.business_date``: Asia/Shanghai unless configured)
+  chosen by the caller from the server clock or the source event; the device clock is never
+  used.
 """
 
 from datetime import date

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from projections.assessment_facts import AssessmentFactsProjection
 from projections.assessment_register import AssessmentRegisterProjection
@@ -39,4 +40,14 @@ ALL_PROJECTIONS: list[Callable[[], Projection]] = [
     DeviceStatusProjection,
 ]
 
-__all__ = ["ALL_PROJECTIONS", "Projection", "ProjectionRunner", "Recorded"]
+
+def all_projections(zone: ZoneInfo) -> list[Projection]:
+    """Every read model, built as the server runs it: those that fold a date out of a
+    timestamp fold it in the business zone ``zone``, so a rebuild gives the same days."""
+    zoned: dict[str, Projection] = {
+        p.name: p for p in (MemberProfileProjection(zone), AssessmentFactsProjection(zone))
+    }
+    return [zoned.get(p.name, p) for p in (make() for make in ALL_PROJECTIONS)]
+
+
+__all__ = ["ALL_PROJECTIONS", "Projection", "ProjectionRunner", "Recorded", "all_projections"]

@@ -20,7 +20,9 @@ reading another projection's tables here could see them behind this one.
 
 ``occurred_at`` is the phone's time when the phone reported one (offline days count for the
 day the work was done), trusted only within ``CLIENT_TIME_WINDOW`` before the server received
-it and never after it; otherwise the server's time. Periods are decided on it.
+it and never after it; otherwise the server's time. Periods are decided on its business day in
+the zone the projection is built with (``GRIDLEDGER_BUSINESS_TIMEZONE``, Beijing by default),
+so a rebuild under the same setting decides the same periods.
 
 A batch is folded in memory and written with a few statements
 (:mod:`projections.assessment_facts_fold`), with the same result as one event at a time; the
@@ -30,9 +32,11 @@ per-period totals that rankings read (:mod:`projections.assessment_totals`) are 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from events.business_date import DEFAULT_BUSINESS_ZONE, business_zone
 from projections.assessment_facts_fold import (
     ACCOUNT,
     CASES,
@@ -43,7 +47,7 @@ from projections.assessment_facts_fold import (
     VISIT,
     BatchFold,
 )
-from projections.assessment_totals import TOTALS_DDL, TOTALS_TABLES
+from projections.assessment_totals import TOTALS_TABLES, totals_ddl
 from projections.engine import Recorded
 
 __all__ = ["CLIENT_TIME_WINDOW", "AssessmentFactsProjection"]
@@ -61,8 +65,7 @@ class AssessmentFactsProjection:
         "assessment_accounts",
         *TOTALS_TABLES,
     )
-    ddl = (
-        """
+    _DDL = """
     CREATE TABLE IF NOT EXISTS assessment_facts (
         position bigint NOT NULL,
         measure text NOT NULL,
@@ -107,11 +110,13 @@ class AssessmentFactsProjection:
         staff_id uuid NOT NULL
     );
     """
-        + TOTALS_DDL
-    )
+
+    def __init__(self, zone: ZoneInfo | None = None) -> None:
+        self.zone = zone or business_zone(DEFAULT_BUSINESS_ZONE)
+        self.ddl = self._DDL + totals_ddl(self.zone)
 
     def interested(self, topic: str) -> bool:
         return topic.startswith(_PREFIXES)
 
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Recorded]) -> None:
-        await BatchFold(conn).run(batch)
+        await BatchFold(conn, self.zone).run(batch)

@@ -19,10 +19,11 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from events.holidays import CHINA_TZ
+from events.business_date import business_day
 from projections.assessment_totals import add_totals
 from projections.bulk import insert_new_rows
 from projections.engine import Recorded
@@ -70,8 +71,9 @@ def occurred_at(client_time: datetime | None, recorded_at: datetime) -> datetime
 class BatchFold:
     """One batch's fold: call :meth:`run` once."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, zone: ZoneInfo) -> None:
         self.conn = conn
+        self.zone = zone  # the business zone: a fact's day, and so its periods
         self.unresolved: list[list[Any]] = []  # facts waiting for their unit path
         self.facts: list[tuple[Any, ...]] = []
         self.paths: dict[UUID, list[UUID]] = {}
@@ -130,7 +132,7 @@ class BatchFold:
 
     async def _write(self) -> None:
         await self._resolve_paths()
-        await add_totals(self.conn, self.facts)
+        await add_totals(self.conn, self.facts, self.zone)
         await insert_new_rows(self.conn, "assessment_facts", _FACT_COLUMNS, self.facts,
                               order_by="position, measure")  # fmt: skip
         if self.new_scopes:
@@ -289,7 +291,7 @@ class BatchFold:
         if kind != "Concluded" or e.outcome != "agreement":
             return
         when = occurred_at(e.meta.client_time, e.timestamp)
-        unit = await self._scope_on(e.meta.actor_id, when.astimezone(CHINA_TZ).date())
+        unit = await self._scope_on(e.meta.actor_id, business_day(when, self.zone))
         self._fact(rec, "mediation_succeeded", value=1, member_id=e.meta.actor_id,
                    unit_id=unit, when=when, ref_id=e.originator_id)  # fmt: skip
 

@@ -3,8 +3,9 @@ of every fact of the period (a town's quarter holds ~10^5 facts).
 
 Folded with the facts (same batch, same transaction, so the totals are always exactly the facts
 of the position recorded for ``assessment_facts``), keyed by the three ids of every period a
-fact's Beijing day falls in — its quarter, month and bi-week — since every period a scheme
-scores is one of those (:mod:`events.assessment_period`):
+fact's business day (Beijing by default: the zone the projection is built with) falls in — its
+quarter, month and bi-week — since every period a scheme scores is one of those
+(:mod:`events.assessment_period`):
 
 * ``assessment_totals``: sum of values and number of facts per (period, unit path, member,
   measure) — the count indicators, rates and penalties;
@@ -18,31 +19,31 @@ Either grows with the grid tree, the staff and the households, never with the nu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Final
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from events.assessment_scoring import Tally
-from events.holidays import CHINA_TZ
+from events.business_date import business_day
 
 __all__ = [
-    "PERIODS_SQL",
-    "TOTALS_DDL",
     "TOTALS_TABLES",
     "add_totals",
-    "beijing_day",
     "period_ids",
+    "periods_sql",
     "read_tallies",
+    "totals_ddl",
 ]
 
 TOTALS_TABLES: Final = ("assessment_totals", "assessment_visit_totals")
-# The quarter, month and bi-week ids of a fact's Beijing day, as period_ids() gives them.
-PERIODS_SQL: Final = """
-    CROSS JOIN LATERAL (SELECT ((f.occurred_at AT TIME ZONE 'UTC') + interval '8 hours')::date
-        AS day) AS d
+_ZONE_KEY: Final = re.compile(r"[A-Za-z0-9_+\-/]+")
+_PERIODS_SQL: Final = """
+    CROSS JOIN LATERAL (SELECT (f.occurred_at AT TIME ZONE '{zone}')::date AS day) AS d
     CROSS JOIN LATERAL (SELECT extract(week FROM d.day)::int AS week) AS w
     CROSS JOIN LATERAL (VALUES
         (to_char(d.day, 'YYYY') || '-Q' || to_char(d.day, 'Q')),
@@ -52,9 +53,19 @@ PERIODS_SQL: Final = """
                  || lpad((w.week + w.week % 2)::text, 2, '0') END)
     ) AS p(id)
 """
+
+
+def periods_sql(zone: ZoneInfo) -> str:
+    """The quarter, month and bi-week ids of a fact's business day in ``zone``, as
+    period_ids() gives them (a DO block takes no parameters: the zone is a checked IANA key)."""
+    if not _ZONE_KEY.fullmatch(zone.key):
+        raise ValueError(f"not a plain IANA zone name: {zone.key!r}")
+    return _PERIODS_SQL.replace("{zone}", zone.key)
+
+
 # Facts folded before the totals existed (an upgrade) are summed once, under locks that wait
 # for a fold in flight (it writes the totals before the facts) and hold off the next one.
-_BACKFILL: Final = f"""
+_BACKFILL: Final = """
     DO $$ BEGIN
     IF NOT EXISTS (SELECT 1 FROM assessment_totals) AND EXISTS (SELECT 1 FROM assessment_facts)
     THEN
@@ -62,17 +73,16 @@ _BACKFILL: Final = f"""
             IN SHARE ROW EXCLUSIVE MODE;
         IF NOT EXISTS (SELECT 1 FROM assessment_totals) THEN
             INSERT INTO assessment_totals SELECT p.id, f.unit_path, f.member_id, f.measure,
-                sum(f.value), count(*) FROM assessment_facts f {PERIODS_SQL}
+                sum(f.value), count(*) FROM assessment_facts f {periods}
                 GROUP BY p.id, f.unit_path, f.member_id, f.measure;
             INSERT INTO assessment_visit_totals SELECT p.id, f.unit_path, f.member_id, f.ref_id,
-                sum(f.value) FROM assessment_facts f {PERIODS_SQL} WHERE f.measure = 'visit'
+                sum(f.value) FROM assessment_facts f {periods} WHERE f.measure = 'visit'
                 GROUP BY p.id, f.unit_path, f.member_id, f.ref_id;
         END IF;
     END IF;
     END $$;
 """
-TOTALS_DDL: Final = (
-    """
+_TABLES_DDL: Final = """
     -- Every fact updates rows in place: free room on the page keeps those updates HOT (no
     -- index writes), a fifth off the fold's cost of these tables.
     CREATE TABLE IF NOT EXISTS assessment_totals (
@@ -95,8 +105,13 @@ TOTALS_DDL: Final = (
             UNIQUE NULLS NOT DISTINCT (period_id, unit_path, member_id, ref_id)
     ) WITH (fillfactor = 50);
 """
-    + _BACKFILL
-)
+
+
+def totals_ddl(zone: ZoneInfo) -> str:
+    """The totals' tables, and the one-off backfill of facts folded before them."""
+    return _TABLES_DDL + _BACKFILL.replace("{periods}", periods_sql(zone))
+
+
 # Fact rows are tuples in projections.assessment_facts_fold._FACT_COLUMNS order.
 _POSITION, _MEASURE, _MEMBER, _PATH, _VALUE, _REF, _WHEN = 0, 1, 5, 7, 8, 9, 10
 
@@ -126,12 +141,11 @@ def period_ids(day: date) -> tuple[str, str, str]:
     )
 
 
-def beijing_day(moment: datetime) -> date:
-    return moment.astimezone(CHINA_TZ).date()
-
-
-async def add_totals(conn: asyncpg.Connection, facts: Sequence[Sequence[Any]]) -> None:
-    """Add the batch's new fact rows to the totals — call before inserting them: a row whose
+async def add_totals(
+    conn: asyncpg.Connection, facts: Sequence[Sequence[Any]], zone: ZoneInfo
+) -> None:
+    """Add the batch's new fact rows, counted for the periods of their business day in
+    ``zone``, to the totals — call before inserting them: a row whose
     (position, measure) is already stored is skipped there, so it is skipped here too (and of
     two rows with one key in the batch the first in log order is the one kept)."""
     if not facts:
@@ -148,7 +162,7 @@ async def add_totals(conn: asyncpg.Connection, facts: Sequence[Sequence[Any]]) -
             continue
         seen.add(key)
         path = "{" + ",".join(str(u) for u in f[_PATH]) + "}"
-        for period in period_ids(beijing_day(f[_WHEN])):
+        for period in period_ids(business_day(f[_WHEN], zone)):
             counted = totals.setdefault((period, path, f[_MEMBER], f[_MEASURE]), [0, 0])
             counted[0], counted[1] = counted[0] + f[_VALUE], counted[1] + 1
             if f[_MEASURE] == "visit":

@@ -13,10 +13,12 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
 
+from events.business_date import day_after_start, day_start
 from projections.engine import Recorded
 
 __all__ = [
@@ -179,15 +181,19 @@ async def list_mediations(
     date_to: date | None,
     limit: int,
     offset: int,
+    zone: ZoneInfo,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Mediations in the scope, newest first; dates are Beijing days of the opening."""
+    """Mediations in the scope, newest first; dates are business days (in ``zone``) of the
+    opening."""
     where = (
         f"WHERE {_IN_SCOPE} AND ($2::text IS NULL OR m.state = $2) "
         "AND ($3::text IS NULL OR m.outcome = $3) "
-        "AND ($4::date IS NULL OR (m.opened_at AT TIME ZONE 'Asia/Shanghai')::date >= $4) "
-        "AND ($5::date IS NULL OR (m.opened_at AT TIME ZONE 'Asia/Shanghai')::date <= $5)"
+        "AND ($4::timestamptz IS NULL OR m.opened_at >= $4) "
+        "AND ($5::timestamptz IS NULL OR m.opened_at < $5)"
     )
-    args = (scope_unit_id, state, outcome, date_from, date_to)
+    first = None if date_from is None else day_start(date_from, zone)
+    after = None if date_to is None else day_after_start(date_to, zone)
+    args = (scope_unit_id, state, outcome, first, after)
     total = await conn.fetchval(f"SELECT count(*) FROM mediation_register m {where}", *args)
     rows = await conn.fetch(
         f"{_SELECT}{where} ORDER BY m.opened_at DESC, m.id LIMIT $6 OFFSET $7",

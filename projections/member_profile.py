@@ -12,7 +12,10 @@ and whether its SLA was ever breached, a mediation's staff mediators, a points a
 in tables of its own: a projection never reads another projection's tables while folding,
 since their positions are independent.
 
-Days are Beijing business days of the server time (``timestamp``), not the phone's clock.
+Days are business days (``GRIDLEDGER_BUSINESS_TIMEZONE``, Beijing by default) of the server
+time (``timestamp``), not the phone's clock; the zone is given when the projection is built, so
+a rebuild folds the same days. Points take the day their account books them on (``on``), the
+day the points account and the board show.
 """
 
 from __future__ import annotations
@@ -21,13 +24,14 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from events.holidays import CHINA_TZ
+from events.business_date import DEFAULT_BUSINESS_ZONE, business_day, business_zone
 from projections.engine import Recorded
 
-__all__ = ["MemberProfileProjection", "business_day"]
+__all__ = ["MemberProfileProjection"]
 
 _PREFIXES = (
     "events.household:Household.",
@@ -58,10 +62,6 @@ _POINT_MOVES: dict[str, tuple[str, str, int]] = {
     "DeductionRefunded": ("deduction", "points", -1),
 }
 Fact = tuple[int, UUID, str, UUID, datetime, date, int, str | None]
-
-
-def business_day(moment: datetime) -> date:
-    return moment.astimezone(CHINA_TZ).date()
 
 
 class MemberProfileProjection:
@@ -109,6 +109,9 @@ class MemberProfileProjection:
     );
     """
 
+    def __init__(self, zone: ZoneInfo | None = None) -> None:
+        self.zone = zone or business_zone(DEFAULT_BUSINESS_ZONE)
+
     def interested(self, topic: str) -> bool:
         # Only the events that move a fact: the rest are not even decoded.
         return topic.startswith(_PREFIXES) and topic.rsplit(".", 1)[-1] in _FOLDED
@@ -120,12 +123,11 @@ class MemberProfileProjection:
             topic = rec.topic
             if topic.startswith("events.household:"):
                 grids += _household(rec.event)
-            elif topic.startswith("events.mediation:"):
-                facts += await _mediation(conn, rec)
             elif topic.startswith("events.points:"):
                 facts += await _points(conn, rec)
             else:
-                facts += await _case(conn, rec)
+                fold = _mediation if topic.startswith("events.mediation:") else _case
+                facts += await fold(conn, rec, business_day(rec.event.timestamp, self.zone))
         # Households are most of a township's log: their rows go in one round trip per batch
         # (nothing in this fold reads them back).
         if grids:
@@ -138,13 +140,10 @@ class MemberProfileProjection:
 
 
 def _fact(
-    rec: Recorded, staff_id: UUID, kind: str, amount: int = 1, detail: str | None = None
+    rec: Recorded, staff_id: UUID, kind: str, day: date, amount: int = 1, detail: str | None = None
 ) -> Fact:
     e = rec.event
-    return (
-        rec.position, staff_id, kind, e.originator_id, e.timestamp, business_day(e.timestamp),
-        amount, detail,
-    )  # fmt: skip
+    return rec.position, staff_id, kind, e.originator_id, e.timestamp, day, amount, detail
 
 
 def _household(e: Any) -> list[tuple[UUID, int, UUID | None, date]]:
@@ -156,14 +155,14 @@ def _household(e: Any) -> list[tuple[UUID, int, UUID | None, date]]:
     return []
 
 
-async def _case(conn: asyncpg.Connection, rec: Recorded) -> list[Fact]:
+async def _case(conn: asyncpg.Connection, rec: Recorded, day: date) -> list[Fact]:
     e, kind, cid = rec.event, type(rec.event).__name__, rec.event.originator_id
     if kind == "Reported":
         await conn.execute(
             "INSERT INTO member_case_state (case_id) VALUES ($1) ON CONFLICT DO NOTHING", cid
         )
         reporter = e.reporter.staff_id
-        return [] if reporter is None else [_fact(rec, reporter, "case_reported")]
+        return [] if reporter is None else [_fact(rec, reporter, "case_reported", day)]
     if kind in ("Dispatched", "SignedFor", "Returned", "Reopened", "ReportedUp"):
         assignee = {"Dispatched": getattr(e, "assignee_staff_id", None)}.get(kind)
         if kind == "SignedFor":
@@ -174,11 +173,11 @@ async def _case(conn: asyncpg.Connection, rec: Recorded) -> list[Fact]:
     elif kind == "SlaBreached":
         await conn.execute("UPDATE member_case_state SET breached = true WHERE case_id = $1", cid)
     elif kind == "Closed":
-        return await _closed(conn, rec)
+        return await _closed(conn, rec, day)
     return []
 
 
-async def _closed(conn: asyncpg.Connection, rec: Recorded) -> list[Fact]:
+async def _closed(conn: asyncpg.Connection, rec: Recorded, day: date) -> list[Fact]:
     # The handler is credited: whoever the case was dispatched to or signed for by. On time
     # means no stage of the case ever breached its SLA (the scheduler records SlaBreached).
     row = await conn.fetchrow(
@@ -188,14 +187,11 @@ async def _closed(conn: asyncpg.Connection, rec: Recorded) -> list[Fact]:
     if row is None or row["assignee_id"] is None:
         return []
     on_time = not row["breached"]
-    return [
-        _fact(
-            rec, row["assignee_id"], "case_closed", int(on_time), "on_time" if on_time else "late"
-        )
-    ]
+    detail = "on_time" if on_time else "late"
+    return [_fact(rec, row["assignee_id"], "case_closed", day, int(on_time), detail)]
 
 
-async def _mediation(conn: asyncpg.Connection, rec: Recorded) -> list[Fact]:
+async def _mediation(conn: asyncpg.Connection, rec: Recorded, day: date) -> list[Fact]:
     e, kind = rec.event, type(rec.event).__name__
     if kind == "Opened":
         staff = {m.staff_id for m in e.mediators if m.staff_id is not None}
@@ -205,12 +201,14 @@ async def _mediation(conn: asyncpg.Connection, rec: Recorded) -> list[Fact]:
             "INSERT INTO member_mediations VALUES ($1, $2) ON CONFLICT DO NOTHING",
             e.originator_id, sorted(staff),
         )  # fmt: skip
-        return [_fact(rec, s, "mediation_opened") for s in sorted(staff)]
+        return [_fact(rec, s, "mediation_opened", day) for s in sorted(staff)]
     if kind == "Concluded":
         staff_ids = await conn.fetchval(
             "SELECT staff_ids FROM member_mediations WHERE mediation_id = $1", e.originator_id
         )
-        return [_fact(rec, s, "mediation_concluded", detail=e.outcome) for s in staff_ids or []]
+        return [
+            _fact(rec, s, "mediation_concluded", day, detail=e.outcome) for s in staff_ids or []
+        ]
     return []
 
 
@@ -233,4 +231,5 @@ async def _points(conn: asyncpg.Connection, rec: Recorded) -> list[Fact]:
         return []  # a household's account
     fact_kind, field, sign = move
     amount = sign * int(getattr(e, field))
-    return [_fact(rec, staff_id, fact_kind, amount, detail=getattr(e, "rule_code", None))]
+    # The day the account books the points on: the profile agrees with the account.
+    return [_fact(rec, staff_id, fact_kind, e.on, amount, detail=getattr(e, "rule_code", None))]

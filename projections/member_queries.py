@@ -5,8 +5,10 @@
 grid that day (from ``member_household_grid``). Grid units are placed by their current tree
 path: units are moved rarely, households and staff often.
 
-Visits count when not voided and their business day (the phone's visit time in Beijing, as the
-visit log filters) lies in the window; a household counts once however often it was visited.
+Visits count when not voided and their business day (the phone's visit time in the business
+zone, Beijing by default, as the visit log filters) lies in the window; a household counts once
+however often it was visited. A window of business days is passed as the instants it starts and
+ends at in that zone, so a visit at 00:30 Beijing counts for that Beijing day.
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, TypeAlias
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import asyncpg
+
+from events.business_date import day_after_start, day_start
 
 __all__ = [
     "assignments_during",
@@ -27,12 +32,12 @@ __all__ = [
 
 Conn: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
-# $2 = the "as of" day, $3 = the first day of the window.
+# $2 = the "as of" day; the window's first day and its first and after-last instants are the
+# parameters each query names below.
 _HOUSEHOLD_GRID = (
     "hg AS (SELECT DISTINCT ON (household_id) household_id, grid_id FROM member_household_grid "
     "WHERE effective_from <= $2 ORDER BY household_id, effective_from DESC, version DESC)"
 )
-_VISIT_DAY = "(v.visited_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN $3 AND $2"
 
 _MEMBERS = f"""
 WITH a0 AS (
@@ -53,7 +58,8 @@ SELECT a.staff_id, s.name, a.role, a.scope_unit_id, a.scope_code, a.scope_name,
     (SELECT count(*) FROM hs WHERE hs.staff_id = a.staff_id) AS households,
     (SELECT count(*) FROM hs WHERE hs.staff_id = a.staff_id AND EXISTS (
         SELECT 1 FROM visit_log v WHERE v.household_id = hs.household_id
-        AND v.visitor_id = a.staff_id AND NOT v.voided AND {_VISIT_DAY})) AS visited,
+        AND v.visitor_id = a.staff_id AND NOT v.voided
+        AND v.visited_at >= $6 AND v.visited_at < $7)) AS visited,
     (SELECT count(*) FROM member_facts f WHERE f.staff_id = a.staff_id
         AND f.kind = 'case_closed' AND f.day BETWEEN $3 AND $2) AS cases_closed,
     (SELECT coalesce(sum(f.amount), 0) FROM member_facts f WHERE f.staff_id = a.staff_id
@@ -64,7 +70,7 @@ FROM a JOIN staff s ON s.id = a.staff_id
 _CLOSED = (
     "FROM case_board c JOIN grid_units h ON h.id = c.holder_unit_id "
     "WHERE h.path @> ARRAY[g.id] AND c.closed_at IS NOT NULL "
-    "AND (c.closed_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN $3 AND $2"
+    "AND c.closed_at >= $4 AND c.closed_at < $5"
 )
 # On time: no stage of the case ever breached its SLA (a red warning in its board document).
 _ON_TIME = """AND NOT (c.doc -> 'warnings' @> '[{"threshold": "red"}]'::jsonb)"""
@@ -72,7 +78,7 @@ _ON_TIME = """AND NOT (c.doc -> 'warnings' @> '[{"threshold": "red"}]'::jsonb)""
 _GRIDS = f"""
 WITH g AS (
     SELECT id, code, name FROM grid_units
-    WHERE path @> ARRAY[$1]::uuid[] AND level = $4 AND status = 'active'
+    WHERE path @> ARRAY[$1]::uuid[] AND level = $3 AND status = 'active'
 ), {_HOUSEHOLD_GRID}, hs AS (
     SELECT g.id AS grid_id, hg.household_id FROM g
     JOIN grid_units u ON u.path @> ARRAY[g.id] JOIN hg ON hg.grid_id = u.id
@@ -81,7 +87,7 @@ SELECT g.id AS unit_id, g.code, g.name,
     (SELECT count(*) FROM hs WHERE hs.grid_id = g.id) AS households,
     (SELECT count(*) FROM hs WHERE hs.grid_id = g.id AND EXISTS (
         SELECT 1 FROM visit_log v WHERE v.household_id = hs.household_id AND NOT v.voided
-        AND {_VISIT_DAY})) AS visited,
+        AND v.visited_at >= $4 AND v.visited_at < $5)) AS visited,
     (SELECT count(*) {_CLOSED}) AS cases_closed,
     (SELECT count(*) {_CLOSED} {_ON_TIME}) AS closed_on_time
 FROM g
@@ -95,20 +101,26 @@ async def member_rows(
     as_of: date,
     start: date,
     roles: tuple[str, ...],
+    zone: ZoneInfo,
     staff_id: UUID | None = None,
 ) -> list[dict[str, Any]]:
     """Per staff member assigned within the scope on ``as_of``: households in their scope,
     how many of them they visited in the window, cases they closed and how many on time."""
-    rows = await conn.fetch(_MEMBERS, scope_unit_id, as_of, start, staff_id, list(roles))
+    rows = await conn.fetch(
+        _MEMBERS, scope_unit_id, as_of, start, staff_id, list(roles),
+        day_start(start, zone), day_after_start(as_of, zone),
+    )  # fmt: skip
     return [dict(r) for r in rows]
 
 
 async def grid_rows(
-    conn: Conn, *, scope_unit_id: UUID, as_of: date, start: date, level: int
+    conn: Conn, *, scope_unit_id: UUID, as_of: date, start: date, level: int, zone: ZoneInfo
 ) -> list[dict[str, Any]]:
     """Per grid unit of ``level`` in the scope: households in its subtree on ``as_of``, how
     many anyone visited in the window, cases closed there and how many on time."""
-    return [dict(r) for r in await conn.fetch(_GRIDS, scope_unit_id, as_of, start, level)]
+    window = (day_start(start, zone), day_after_start(as_of, zone))
+    rows = await conn.fetch(_GRIDS, scope_unit_id, as_of, level, *window)
+    return [dict(r) for r in rows]
 
 
 async def fact_totals(
@@ -123,11 +135,11 @@ async def fact_totals(
     return {(r["kind"], r["detail"]): (int(r["n"]), int(r["total"])) for r in rows}
 
 
-async def visit_count(conn: Conn, staff_id: UUID, *, start: date, end: date) -> int:
+async def visit_count(conn: Conn, staff_id: UUID, *, start: date, end: date, zone: ZoneInfo) -> int:
     value = await conn.fetchval(
         "SELECT count(*) FROM visit_log v WHERE v.visitor_id = $1 AND NOT v.voided "
-        "AND (v.visited_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN $3 AND $2",
-        staff_id, end, start,
+        "AND v.visited_at >= $2 AND v.visited_at < $3",
+        staff_id, day_start(start, zone), day_after_start(end, zone),
     )  # fmt: skip
     return int(value)
 

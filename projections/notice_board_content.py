@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any, Final, TypeAlias
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from events.business_date import day_after_start, day_start
 from events.notice_board import (
     BoardCaseStats,
     BoardCheckpoint,
@@ -112,13 +114,22 @@ def _recipient(row: dict[str, Any], *, on: date) -> str:
     return f"{mask_name(name)}家"
 
 
+# The day a commendation is dated by is the day its points account booked it on (the credit
+# line of the award; the same day the account shows), or, while the ledger has not folded the
+# credit yet, the business day of the decision.
+_COMMENDATION_DAY = (
+    "COALESCE((SELECT h.day FROM points_history h WHERE h.account_id = a.account_id "
+    "AND h.award_id = a.id ORDER BY h.seq LIMIT 1), (a.decided_at AT TIME ZONE $4)::date)"
+)
+
+
 async def board_commendations(
-    conn: Conn, unit_id: UUID, *, on: date
+    conn: Conn, unit_id: UUID, *, on: date, zone: ZoneInfo
 ) -> tuple[BoardCommendation, ...]:
     """Approved (not revoked) commendations of the last year in the unit's subtree."""
-    since = datetime.combine(on - timedelta(days=COMMENDATION_DAYS), time(), UTC)
     rows = await conn.fetch(
-        "SELECT p.owner_kind, a.commendation, a.decided_at, st.name AS staff_name, u.name AS "
+        "SELECT * FROM (SELECT p.owner_kind, a.commendation, a.decided_at, a.id, "
+        f"{_COMMENDATION_DAY} AS day, st.name AS staff_name, u.name AS "
         "grid_name, (SELECT p2 FROM jsonb_each(hf.doc->'persons') AS x(k, p2) "
         "WHERE p2->>'relation' = '户主' LIMIT 1) AS head "
         "FROM awards a JOIN points_accounts p ON p.id = a.account_id "
@@ -126,11 +137,12 @@ async def board_commendations(
         "LEFT JOIN staff st ON p.owner_kind = 'staff' AND st.id = p.owner_id "
         "JOIN grid_units u ON u.id = COALESCE(hf.grid_id, st.scope_unit_id) "
         "WHERE u.path @> ARRAY[$1]::uuid[] AND a.state = 'approved' "
-        "AND a.commendation IS NOT NULL AND a.decided_at >= $2 "
-        "ORDER BY a.decided_at DESC, a.id LIMIT $3",
+        "AND a.commendation IS NOT NULL) AS c WHERE c.day >= $2 "
+        "ORDER BY c.decided_at DESC, c.id LIMIT $3",
         unit_id,
-        since,
+        on - timedelta(days=COMMENDATION_DAYS),
         COMMENDATIONS_MAX,
+        zone.key,
     )
     return tuple(_commendation(r, on=on) for r in rows)
 
@@ -144,7 +156,7 @@ def _commendation(row: asyncpg.Record, *, on: date) -> BoardCommendation:
         recipient_kind=row["owner_kind"],
         title=COMMENDATION_TITLES.get(row["commendation"], "表彰"),
         grid_name=row["grid_name"],
-        day=row["decided_at"].astimezone(UTC).date(),
+        day=row["day"],
     )
 
 
@@ -179,10 +191,13 @@ _CASES_BY_CATEGORY = (
 )
 
 
-async def board_case_stats(conn: Conn, unit_id: UUID, *, start: date, end: date) -> BoardCaseStats:
-    """Counts of cases held in the subtree, reported in [start, end]. Closed on time: closed
-    without the SLA scheduler having recorded a breach or an overdue escalation."""
-    args = (unit_id, datetime.combine(start, time(), UTC), _day_after(end))
+async def board_case_stats(
+    conn: Conn, unit_id: UUID, *, start: date, end: date, zone: ZoneInfo
+) -> BoardCaseStats:
+    """Counts of cases held in the subtree, reported in the business days [start, end] (in
+    ``zone``). Closed on time: closed without the SLA scheduler having recorded a breach or an
+    overdue escalation."""
+    args = (unit_id, day_start(start, zone), day_after_start(end, zone))
     states = await conn.fetch(
         "SELECT CASE WHEN c.suspended THEN 'suspended' ELSE c.status END AS key, count(*) "
         f"AS n {_CASES} GROUP BY 1 ORDER BY 1",
@@ -212,10 +227,6 @@ async def board_case_stats(conn: Conn, unit_id: UUID, *, start: date, end: date)
             for r in categories
         ),
     )  # fmt: skip
-
-
-def _day_after(day: date) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time(), UTC)
 
 
 async def board_checkpoint(conn: Conn) -> BoardCheckpoint | None:

@@ -12,8 +12,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
-from projections import ALL_PROJECTIONS
+from projections import ALL_PROJECTIONS, all_projections
 from projections.engine import ProjectionRunner
 from storage.db import apply_migrations, create_pool
 
@@ -73,11 +74,13 @@ class Progress:
         self.out.flush()
 
 
-async def rebuild_projections(database_url: str, name: str | None) -> int:
+async def rebuild_projections(database_url: str, name: str | None, *, zone: ZoneInfo) -> int:
+    """Rebuild one projection or all, folding dates in the business zone ``zone`` (the
+    server's setting: a rebuild must fold the days the running server folds)."""
     pool = await create_pool(database_url)
     try:
         await apply_migrations(pool)
-        runner = ProjectionRunner(pool, [p() for p in ALL_PROJECTIONS])
+        runner = ProjectionRunner(pool, all_projections(zone))
         names = [name] if name else sorted(runner.projections)
         unknown = [n for n in names if n not in runner.projections]
         if unknown:

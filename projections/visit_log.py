@@ -14,10 +14,12 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
 
+from events.business_date import day_after_start, day_start
 from projections.bulk import insert_new_rows
 from projections.engine import Recorded
 
@@ -155,18 +157,22 @@ async def list_visits(
     include_voided: bool,
     limit: int,
     offset: int,
+    zone: ZoneInfo,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Visits whose grid (at visit time) lies in the scope; dates are Beijing business days."""
+    """Visits whose grid (at visit time) lies in the scope; dates are business days in
+    ``zone`` (a visit at 00:30 Beijing belongs to that Beijing day)."""
     where = (
         "JOIN grid_units u ON u.id = v.grid_id WHERE u.path @> ARRAY[$1]::uuid[] "
         "AND ($2::uuid IS NULL OR u.path @> ARRAY[$2]::uuid[]) "
         "AND ($3::uuid IS NULL OR v.household_id = $3) "
         "AND ($4::uuid IS NULL OR v.visitor_id = $4) AND ($5::text IS NULL OR v.purpose = $5) "
-        "AND ($6::date IS NULL OR (v.visited_at AT TIME ZONE 'Asia/Shanghai')::date >= $6) "
-        "AND ($7::date IS NULL OR (v.visited_at AT TIME ZONE 'Asia/Shanghai')::date <= $7) "
+        "AND ($6::timestamptz IS NULL OR v.visited_at >= $6) "
+        "AND ($7::timestamptz IS NULL OR v.visited_at < $7) "
         "AND ($8 OR NOT v.voided)"
     )
-    args = (scope_unit_id, grid_id, household_id, visitor_id, purpose, date_from, date_to)
+    first = None if date_from is None else day_start(date_from, zone)
+    after = None if date_to is None else day_after_start(date_to, zone)
+    args = (scope_unit_id, grid_id, household_id, visitor_id, purpose, first, after)
     total = await conn.fetchval(f"SELECT count(*) FROM visit_log v {where}", *args, include_voided)
     rows = await conn.fetch(
         f"{_SELECT}{where} ORDER BY v.visited_at DESC, v.id LIMIT $9 OFFSET $10",

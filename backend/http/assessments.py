@@ -3,7 +3,6 @@ ranking as CSV, and sign-off child first. Rules for supervisors: docs/assessment
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -37,7 +36,6 @@ from backend.services.assessment_export import export_ranking_csv
 from backend.services.assessment_rankings import RankingService
 from backend.services.assessment_signoff import SignOffService
 from backend.services.assessments import AssessmentService
-from events.holidays import CHINA_TZ
 from projections import assessment_register
 
 __all__ = ["AssessmentController", "AssessmentSchemeController"]
@@ -59,11 +57,6 @@ EventsPerLine = Annotated[
     int, QueryParameter(ge=1, le=5000, description="events listed per line (all are counted)")
 ]
 _CSV = ResponseSpec(str, description="The ranking as CSV (UTF-8 with BOM)", media_type="text/csv")
-
-
-def today() -> date:
-    # Schemes take effect by the date in China, where the work they score happens.
-    return datetime.now(CHINA_TZ).date()
 
 
 class AssessmentSchemeController(Controller):
@@ -98,7 +91,7 @@ class AssessmentSchemeController(Controller):
             period_kind=data.period_kind,
             label=data.label,
             indicators=to_specs(data.indicators),
-            effective_from=data.effective_from or today(),
+            effective_from=data.effective_from or container.clock.today(),
         )
         return scheme_view(rows)
 
@@ -120,7 +113,7 @@ class AssessmentSchemeController(Controller):
             code,
             label=data.label,
             indicators=to_specs(data.indicators),
-            effective_from=data.effective_from or today(),
+            effective_from=data.effective_from or container.clock.today(),
         )
         return scheme_view(rows)
 
@@ -139,7 +132,7 @@ class AssessmentSchemeController(Controller):
         data: JSONBody[RetireScheme],
     ) -> SchemeView:
         rows = await SchemeAdmin(container, actor).retire(
-            code, effective_from=data.effective_from or today(), reason=data.reason
+            code, effective_from=data.effective_from or container.clock.today(), reason=data.reason
         )
         return scheme_view(rows)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -58,10 +58,6 @@ class MoveGridUnit(RequestBody):
 class RetireGridUnit(RequestBody):
     reason: Reason
     effective_from: date | None = None
-
-
-def today() -> date:
-    return datetime.now(UTC).date()
 
 
 def view(row: Any) -> GridUnitView:
@@ -139,7 +135,7 @@ class GridController(Controller):
                 name=data.name,
                 level=data.level,
                 parent_id=data.parent_id,
-                effective_from=data.effective_from or today(),
+                effective_from=data.effective_from or container.clock.today(),
             )
         )
 
@@ -158,7 +154,10 @@ class GridController(Controller):
     ) -> GridUnitView:
         return view(
             await GridService(container).rename(
-                actor, unit_id, name=data.name, effective_from=data.effective_from or today()
+                actor,
+                unit_id,
+                name=data.name,
+                effective_from=data.effective_from or container.clock.today(),
             )
         )
 
@@ -177,7 +176,7 @@ class GridController(Controller):
                 actor,
                 unit_id,
                 new_parent_id=data.new_parent_id,
-                effective_from=data.effective_from or today(),
+                effective_from=data.effective_from or container.clock.today(),
             )
         )
 
@@ -196,6 +195,9 @@ class GridController(Controller):
     ) -> GridUnitView:
         return view(
             await GridService(container).retire(
-                actor, unit_id, reason=data.reason, effective_from=data.effective_from or today()
+                actor,
+                unit_id,
+                reason=data.reason,
+                effective_from=data.effective_from or container.clock.today(),
             )
         )

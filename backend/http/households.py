@@ -9,7 +9,6 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from backend.http.deps import ContainerDep
-from backend.http.grid import today
 from backend.http.guards import BEARER, ActorDep, actor_dependency
 from backend.http.household_schemas import (
     AddPerson,
@@ -95,7 +94,7 @@ class HouseholdController(Controller):
                 address=data.address,
                 phone=data.phone,
                 persons=tuple(to_record(p) for p in data.persons),
-                effective_from=data.effective_from or today(),
+                effective_from=data.effective_from or container.clock.today(),
                 house_type=data.house_type,
                 notes=data.notes,
             )
@@ -237,7 +236,7 @@ class HouseholdController(Controller):
     ) -> HouseholdFileView:
         return file_view(
             await HouseholdService(container).move(
-                actor, household_id, data.grid_id, data.effective_from or today()
+                actor, household_id, data.grid_id, data.effective_from or container.clock.today()
             )
         )
 
@@ -256,6 +255,6 @@ class HouseholdController(Controller):
     ) -> HouseholdFileView:
         return file_view(
             await HouseholdService(container).dissolve(
-                actor, household_id, data.reason, data.effective_from or today()
+                actor, household_id, data.reason, data.effective_from or container.clock.today()
             )
         )

@@ -165,4 +165,4 @@ class PublicNoticeBoardController(Controller):
     )
     async def board_page(self, container: ContainerDep, unit_id: FromPath[UUID]) -> str:
         board = await _board(container, unit_id)
-        return render_board_page(board, today=board.today)
+        return render_board_page(board, today=board.today, zone=container.clock.zone)

@@ -12,8 +12,10 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from html import escape
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from backend.http.notice_board_schemas import PublicBoard, PublicEdition
+from events.business_date import business_day
 from events.notice_board import BoardCaseStats, BoardCheckpoint, BoardContent, BoardGrid
 
 __all__ = ["render_board_page"]
@@ -150,10 +152,12 @@ def _edition(e: PublicEdition) -> str:
     )
 
 
-def _editions(editions: Sequence[PublicEdition]) -> str:
+def _editions(editions: Sequence[PublicEdition], zone: ZoneInfo) -> str:
+    # Dates of publishing and withdrawal are the business days they fell on, not the UTC ones.
     rows = [
         (str(e.id)[:8], _STATUS[e.status], f"{e.period_start} 至 {e.period_end}",
-         e.published_at.date(), e.withdrawn_at.date() if e.withdrawn_at else "")
+         business_day(e.published_at, zone),
+         business_day(e.withdrawn_at, zone) if e.withdrawn_at else "")
         for e in editions
     ]  # fmt: skip
     # Withdrawn rows say so in words and are struck through (not colour alone: A4 is grey).
@@ -161,7 +165,7 @@ def _editions(editions: Sequence[PublicEdition]) -> str:
     return _table(("期号", "状态", "公示期", "发布日期", "撤回日期"), rows, classes=classes)
 
 
-def render_board_page(board: PublicBoard, *, today: date) -> str:
+def render_board_page(board: PublicBoard, *, today: date, zone: ZoneInfo) -> str:
     current = "".join(_edition(e) for e in board.current) or "<p>当前没有公示中的内容。</p>"
     return (
         '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
@@ -169,7 +173,7 @@ def render_board_page(board: PublicBoard, *, today: date) -> str:
         f"<title>{_e(board.unit_name)} 公示栏</title><style>{_CSS}</style></head><body><main>"
         f"<h1>{_e(board.unit_name)}公示栏</h1>"
         f'<p class="meta">{_e(_LEVELS.get(board.unit_level, ""))} · 查询日期 {_e(today)}</p>'
-        f"{current}<h2>历次公示</h2>{_editions(board.editions)}"
+        f"{current}<h2>历次公示</h2>{_editions(board.editions, zone)}"
         "<footer>本栏内容经审核后发布，姓名已按规定脱敏；如有异议请在公示期内联系所在网格网格长。"
         "</footer></main></body></html>"
     )

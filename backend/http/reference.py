@@ -3,7 +3,6 @@ admins change categories, point rules, SLA rules and the holiday calendar."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated
 
 from litestar import Controller, get, post
@@ -38,17 +37,11 @@ from backend.http.responses import READ_ERRORS, WRITE_ERRORS
 from backend.http.wire import PathText
 from backend.services import reference
 from backend.services.reference_admin import ReferenceAdmin
-from events.holidays import CHINA_TZ
 from projections import reference_data
 
 __all__ = ["ReferenceController"]
 
 Year = Annotated[int, PathParameter(ge=2000, le=2100)]
-
-
-def today() -> date:
-    # Rules take effect by the date in China, where the awards they price happen.
-    return datetime.now(CHINA_TZ).date()
 
 
 class ReferenceController(Controller):
@@ -207,7 +200,7 @@ class ReferenceController(Controller):
             trigger=data.trigger,
             target=data.target,
             terms=to_terms(data),
-            effective_from=data.effective_from or today(),
+            effective_from=data.effective_from or container.clock.today(),
         )
         return rule_detail_view(info)
 
@@ -225,7 +218,9 @@ class ReferenceController(Controller):
         data: JSONBody[RevisePointRule],
     ) -> PointRuleDetailView:
         info = await ReferenceAdmin(container, actor).revise_point_rule(
-            code, terms=to_terms(data), effective_from=data.effective_from or today()
+            code,
+            terms=to_terms(data),
+            effective_from=data.effective_from or container.clock.today(),
         )
         return rule_detail_view(info)
 
@@ -243,6 +238,6 @@ class ReferenceController(Controller):
         data: JSONBody[RetirePointRule],
     ) -> PointRuleDetailView:
         info = await ReferenceAdmin(container, actor).retire_point_rule(
-            code, effective_from=data.effective_from or today(), reason=data.reason
+            code, effective_from=data.effective_from or container.clock.today(), reason=data.reason
         )
         return rule_detail_view(info)

@@ -11,7 +11,7 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from backend.http.deps import ContainerDep
-from backend.http.grid import Name, Reason, today
+from backend.http.grid import Name, Reason
 from backend.http.guards import BEARER, ActorDep, actor_dependency
 from backend.http.responses import READ_ERRORS, WRITE_ERRORS
 from backend.http.wire import RequestBody
@@ -151,7 +151,7 @@ class StaffController(Controller):
                 work_phone=data.work_phone,
                 role=data.role,
                 scope_unit_id=data.scope_unit_id,
-                effective_from=data.effective_from or today(),
+                effective_from=data.effective_from or container.clock.today(),
             )
         )
 
@@ -174,7 +174,7 @@ class StaffController(Controller):
                 staff_id,
                 role=data.role,
                 scope_unit_id=data.scope_unit_id,
-                effective_from=data.effective_from or today(),
+                effective_from=data.effective_from or container.clock.today(),
             )
         )
 
@@ -193,7 +193,10 @@ class StaffController(Controller):
     ) -> StaffView:
         return view(
             await StaffService(container).relieve(
-                actor, staff_id, reason=data.reason, effective_from=data.effective_from or today()
+                actor,
+                staff_id,
+                reason=data.reason,
+                effective_from=data.effective_from or container.clock.today(),
             )
         )
 

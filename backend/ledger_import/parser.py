@@ -16,16 +16,16 @@ DEFAULT_MAX_ROWS = 50_000
 
 
 def parse_ledger(
-    data: bytes, *, filename: str, max_rows: int = DEFAULT_MAX_ROWS, today: date | None = None
+    data: bytes, *, filename: str, today: date, max_rows: int = DEFAULT_MAX_ROWS
 ) -> ParsedLedger:
     """Parse XLSX or CSV bytes; every row problem is reported, none stops the parse.
 
-    Raises ``LedgerFormatError`` only when the file as a whole is unusable. ``today`` bounds
-    birth dates and exists so tests are independent of the clock.
+    Raises ``LedgerFormatError`` only when the file as a whole is unusable. ``today`` (the
+    server clock's business date, never the machine's local date) bounds birth dates.
     """
     rows = _numbered(read_rows(data, filename=filename))
     columns = _header(rows, filename)
-    drafts, errors = _parse_rows(_data_rows(rows, max_rows), columns, today or date.today())
+    drafts, errors = _parse_rows(_data_rows(rows, max_rows), columns, today)
     if not drafts:
         raise LedgerFormatError(f"{filename}: 表格没有数据行 (empty sheet)")
     households = assemble(drafts, errors)

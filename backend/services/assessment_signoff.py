@@ -15,7 +15,6 @@ covers every event accepted before the signature.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -31,7 +30,6 @@ from backend.services.scope import require_role, require_unit_in_scope
 from events.assessment_errors import AlreadySignedOff
 from events.assessment_period import parse_period
 from events.assessment_signoff import AssessmentSignOff, FrozenScore, SignedUnit
-from events.holidays import CHINA_TZ
 from projections import assessment_register, grid_tree
 
 __all__ = ["SIGNERS", "SignOffService"]
@@ -70,7 +68,7 @@ class SignOffService:
         )
         card, meta = assessment.card, actor.meta()
         fact_count, digest = _covered(assessment)
-        today = datetime.now(CHINA_TZ).date()
+        today = self.container.clock.today()
         try:
             await self.commands.create(
                 lambda: AssessmentSignOff.sign(
@@ -133,13 +131,13 @@ class SignOffService:
         the same facts as the grid: up to its ``through`` position."""
         if unit["level"] != 3:
             return ()
-        period = parse_period(period_id)
+        period, zone = parse_period(period_id), self.container.clock.zone
         rows = await self.pool.fetch(
             "SELECT id, name, scope_unit_id FROM staff WHERE role = 'grid_member' AND "
             "status = 'active' AND scope_unit_id = $1 UNION SELECT s.id, s.name, s.scope_unit_id "
             "FROM staff s WHERE s.id IN (SELECT member_id FROM assessment_facts WHERE unit_id = $1"
             " AND occurred_at >= $2 AND occurred_at < $3) ORDER BY id",
-            unit["id"], period.start_at, period.end_at,
+            unit["id"], period.starts_at(zone), period.ends_at(zone),
         )  # fmt: skip
         frozen = []
         for row in rows:

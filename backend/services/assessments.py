@@ -126,7 +126,7 @@ class AssessmentService:
     ) -> Assessment:
         """The subject's score; ``through`` limits an unlocked score to facts up to a position
         (a grid's sign-off freezes its members on exactly the facts it covered)."""
-        period = parse_period(period_id)
+        period, zone = parse_period(period_id), self.container.clock.zone
         lock = await self._lock(period.id, subject)
         version = (
             await self.scheme_version(scheme, period)
@@ -134,7 +134,7 @@ class AssessmentService:
             else await self._exact_version(scheme, lock.scheme_version)
         )
         position, facts = await assessment_register.read_facts(
-            self.pool, start_at=period.start_at, end_at=period.end_at,
+            self.pool, start_at=period.starts_at(zone), end_at=period.ends_at(zone),
             unit_id=subject.id if subject.kind == "unit" else None,
             member_id=subject.id if subject.kind == "member" else None,
         )  # fmt: skip

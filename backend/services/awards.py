@@ -27,7 +27,6 @@ from backend.services.actor import Actor
 from backend.services.commands import CommandRunner
 from backend.services.scope import require_role, require_unit_in_scope
 from events.award import Award, post_award
-from events.holidays import CHINA_TZ
 from events.meta import EventMeta
 from events.point_rules import RuleVersion
 from events.points import PointsAccount
@@ -53,9 +52,9 @@ _ATTEMPTS = 3
 A = TypeVar("A", bound=Aggregate)
 
 
-def business_day() -> date:
-    """Today in Beijing, from the server clock (never the phone's)."""
-    return datetime.now(CHINA_TZ).date()
+def business_day(container: Container) -> date:
+    """Today's business date, from the server's clock (never the phone's)."""
+    return container.clock.today()
 
 
 async def owner_unit(container: Container, actor: Actor, kind: str, owner_id: UUID) -> UUID:
@@ -118,7 +117,7 @@ class AwardService:
         require_role(actor, *PROPOSERS)
         require_role(actor, *proposers_for(draft.owner_kind))
         await owner_unit(self.container, actor, draft.owner_kind, draft.owner_id)
-        rule = await rule_for(self.container, draft, on=business_day())
+        rule = await rule_for(self.container, draft, on=business_day(self.container))
         account_id = PointsAccount.id_for(draft.owner_kind, draft.owner_id)
         award_id = Award.id_for(rule.code, draft.source_event_id, account_id)
         meta = actor.meta(client_time=draft.client_time)
@@ -182,7 +181,7 @@ class AwardService:
     ) -> dict[str, Any]:
         require_role(actor, *DECIDERS)
         await self.view(actor, award_id)
-        on = business_day()
+        on = business_day(self.container)
 
         def attempt() -> Sequence[Aggregate]:
             award = self._get(Award, award_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -31,16 +31,11 @@ __all__ = [
     "SlaView",
     "photo_list",
     "sla_view",
-    "utc_now",
 ]
 
 READERS = ("grid_member", "grid_head", "supervisor", "admin", "auditor", "mediator")
 Doc = dict[str, Any]
 Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,10 +74,10 @@ class BoardQuery:
 
 
 class CaseBoardService:
-    def __init__(self, container: Container, *, now: Clock = utc_now) -> None:
+    def __init__(self, container: Container, *, now: Clock | None = None) -> None:
         self.container = container
         self.pool = container.pool
-        self.now = now
+        self.now = now or container.clock.now
 
     async def sla_context(self) -> tuple[datetime, SlaPolicy, WorkingCalendar]:
         return self.now(), await sla_policy(self.container), await working_calendar(self.container)

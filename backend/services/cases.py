@@ -20,7 +20,7 @@ from anyio import to_thread
 from backend.bootstrap import Container
 from backend.errors import ApiError
 from backend.services.actor import Actor
-from backend.services.case_queries import READERS, CaseBoardService, photo_list, sla_view, utc_now
+from backend.services.case_queries import READERS, CaseBoardService, photo_list, sla_view
 from backend.services.commands import CommandRunner
 from backend.services.reference import active_category
 from backend.services.scope import require_role, require_unit_in_scope
@@ -102,7 +102,7 @@ def _who(case: Case) -> tuple[UUID | None, ...]:
 
 
 class CaseService:
-    def __init__(self, container: Container, *, now: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, container: Container, *, now: Callable[[], datetime] | None = None) -> None:
         self.container = container
         self.pool = container.pool
         self.commands = CommandRunner(container)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -25,6 +25,7 @@ from backend.services import access_audit
 from backend.services.actor import Actor
 from backend.services.audit_log import key_ring
 from backend.services.scope import require_role
+from events.business_date import day_after_start, day_start
 from projections import grid_tree
 from storage.bundle import BundleEvent, photo_refs, write_bundle
 from storage.media import original_key
@@ -126,10 +127,11 @@ class EvidenceBundles:
             return "household", str(hid), _bounded(rows, "household", hid)
         if req.period_from is None or req.period_to is None:
             raise ApiError(40090, "give exactly one of case_id, household_id or period")
-        start = datetime.combine(req.period_from, time(), UTC)
-        # The day after the last one, kept representable at the end of the calendar.
-        end = datetime.combine(min(req.period_to, date.max - timedelta(days=1)), time(), UTC)
-        end += timedelta(days=1)
+        # Business days (a day of Beijing, not of UTC), kept representable in UTC at both ends
+        # of the calendar; no event lies that far out.
+        zone = self.container.clock.zone
+        start = day_start(max(req.period_from, date.min + timedelta(days=1)), zone)
+        end = day_after_start(min(req.period_to, date.max - timedelta(days=2)), zone)
         rows = await pool.fetch(_PERIOD_SQL, start, end, MAX_EVENTS + 1)
         period = f"{req.period_from.isoformat()}..{req.period_to.isoformat()}"
         return "period", period, _bounded(rows, "period", None)

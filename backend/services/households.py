@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -29,6 +29,7 @@ NEED_TO_KNOW_ROLES = ("grid_member", "grid_head")
 class HouseholdService:
     def __init__(self, container: Container) -> None:
         self.pool = container.pool
+        self.clock = container.clock
         self.commands = CommandRunner(container)
 
     async def register(
@@ -154,7 +155,7 @@ class HouseholdService:
         require_role(actor, *READERS)
         if grid_id is not None:
             await require_unit_in_scope(self.pool, actor, grid_id)
-        need_to_know, today = actor.role in NEED_TO_KNOW_ROLES, datetime.now(UTC).date()
+        need_to_know, today = actor.role in NEED_TO_KNOW_ROLES, self.clock.today()
         if tag is not None and not need_to_know:
             # Filtering by a special-population tag would reveal it (privacy rule 3).
             raise ApiError(40300, "your role may not filter by person tags", role=actor.role)
@@ -178,7 +179,7 @@ class HouseholdService:
             doc,
             role=actor.role,
             need_to_know=actor.role in NEED_TO_KNOW_ROLES,
-            on=datetime.now(UTC).date(),
+            on=self.clock.today(),
         )
 
     async def _change(

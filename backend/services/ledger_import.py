@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Literal, cast
 from uuid import UUID, uuid4, uuid5
 
@@ -82,7 +82,8 @@ class LedgerImportService:
         self, actor: Actor, data: bytes, *, filename: str, allow_partial: bool
     ) -> ImportOutcome:
         require_role(actor, "admin", "supervisor")
-        parsed = await to_thread.run_sync(lambda: _parse(data, filename))
+        today = self.container.clock.today()  # bounds birth dates read from the file
+        parsed = await to_thread.run_sync(lambda: _parse(data, filename, today))
         grids = await self._grids_in_scope(actor)
         households, errors = _check_grids(parsed.households, grids)
         errors = [*parsed.errors, *errors]
@@ -187,7 +188,7 @@ class LedgerImportService:
         new: list[Household] = []
         outcomes: list[HouseholdOutcome] = []
         errors: list[RowError] = []
-        today = datetime.now(UTC).date()
+        today = self.container.clock.today()
         for h in households:
             hid = Household.id_for_number(h.household_no)
             try:
@@ -235,9 +236,9 @@ class LedgerImportService:
         return position
 
 
-def _parse(data: bytes, filename: str):  # type: ignore[no-untyped-def]
+def _parse(data: bytes, filename: str, today: date):  # type: ignore[no-untyped-def]
     try:
-        return parse_ledger(data, filename=filename)
+        return parse_ledger(data, filename=filename, today=today)
     except LedgerFormatError as err:
         raise ApiError(40020, err.errmsg) from None
 

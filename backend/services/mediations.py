@@ -112,6 +112,7 @@ class MediationService:
         return await mediation_register.list_mediations(
             self.pool, scope_unit_id=actor.scope_unit_id, state=state, outcome=outcome,
             date_from=date_from, date_to=date_to, limit=limit, offset=offset,
+            zone=self.container.clock.zone,
         )  # fmt: skip
 
     async def record_session(

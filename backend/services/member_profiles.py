@@ -9,33 +9,28 @@ never from the client). Everyone else is refused.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from uuid import UUID
 
 from backend.bootstrap import Container
 from backend.errors import ApiError
 from backend.services.actor import Actor
-from events.holidays import CHINA_TZ
 from events.staff import STAFF_ROLES
 from projections import grid_tree, member_queries, staff_roster
 from projections.member_periods import Period, period_window
 
-__all__ = ["OVERSEERS", "MemberProfileService", "check_as_of", "rate", "today"]
+__all__ = ["OVERSEERS", "MemberProfileService", "check_as_of", "rate"]
 
 OVERSEERS = ("grid_head", "supervisor", "admin")
 EARLIEST = date(2000, 1, 1)
 Doc = dict[str, Any]
 
 
-def today() -> date:
-    return datetime.now(CHINA_TZ).date()
-
-
-def check_as_of(as_of: date | None) -> date:
-    """``as_of`` or today; a day in the future has no figures yet (40070)."""
-    day = as_of or today()
-    if day > today() or day < EARLIEST:
+def check_as_of(as_of: date | None, *, today: date) -> date:
+    """``as_of`` or today (the business date); a day in the future has no figures yet (40070)."""
+    day = as_of or today
+    if day > today or day < EARLIEST:
         raise ApiError(40070, "as_of must lie between 2000-01-01 and today", as_of=day.isoformat())
     return day
 
@@ -55,15 +50,16 @@ class ProfileQuery:
 class MemberProfileService:
     def __init__(self, container: Container) -> None:
         self.pool = container.pool
+        self.clock = container.clock
 
     async def profile(self, actor: Actor, query: ProfileQuery) -> Doc:
         staff = await self._visible_staff(actor, query.staff_id)
-        as_of = check_as_of(query.as_of)
+        as_of = check_as_of(query.as_of, today=self.clock.today())
         start, end = period_window(as_of, query.period)
         sid = query.staff_id
         scope_rows = await member_queries.member_rows(
             self.pool, scope_unit_id=await self._root(staff), as_of=as_of, start=start,
-            roles=STAFF_ROLES, staff_id=sid,
+            roles=STAFF_ROLES, staff_id=sid, zone=self.clock.zone,
         )  # fmt: skip
         facts = await member_queries.fact_totals(self.pool, sid, start=start, end=end)
         return {
@@ -111,7 +107,7 @@ class MemberProfileService:
         for period in periods:
             start, end = period_window(as_of, period)
             out[period] = await member_queries.visit_count(
-                self.pool, staff_id, start=start, end=end
+                self.pool, staff_id, start=start, end=end, zone=self.clock.zone
             )
         return out
 

@@ -10,7 +10,7 @@ is idempotent for the same caller, so a retry after a lost response answers with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Final
 from uuid import UUID, uuid4
 
@@ -53,15 +53,16 @@ async def compose_content(
     container: Container, unit: Any, *, notes: tuple[str, ...], today: date
 ) -> BoardContent:
     """The board of ``unit`` as it stands now, in the public profile."""
-    pool, unit_id = container.pool, unit["id"]
+    pool, unit_id, zone = container.pool, unit["id"], container.clock.zone
     return BoardContent(
         unit_id=unit_id, unit_code=unit["code"], unit_name=unit["name"],
-        unit_level=unit["level"], composed_at=datetime.now(UTC),
+        unit_level=unit["level"], composed_at=container.clock.now(),
         grids=await board.board_grids(pool, unit_id),
-        commendations=await board.board_commendations(pool, unit_id, on=today),
+        commendations=await board.board_commendations(pool, unit_id, on=today, zone=zone),
         ranking=await board.board_ranking(pool, unit_id),
         cases=await board.board_case_stats(
-            pool, unit_id, start=today - timedelta(days=CASE_WINDOW_DAYS - 1), end=today
+            pool, unit_id, start=today - timedelta(days=CASE_WINDOW_DAYS - 1), end=today,
+            zone=zone,
         ),
         checkpoint=await board.board_checkpoint(pool), notes=notes,
     )  # fmt: skip
@@ -84,7 +85,7 @@ class NoticeBoardService:
         edition_id = draft.edition_id or uuid4()
         if (seen := await self._repeat(actor, edition_id, draft.unit_id)) is not None:
             return seen, True
-        today = business_day()
+        today = business_day(self.container)
         start = draft.period_start or today
         if not today - EARLIEST_START <= start <= today + LATEST_START:
             raise InvalidPeriod("period_start is too far from today", field="period_start")
@@ -141,7 +142,7 @@ class NoticeBoardService:
                 42280, "the edition contains protected fields; it was not published",
                 findings=[{"path": f.path, "kind": f.kind} for f in findings],
             )  # fmt: skip
-        meta, today = actor.meta(), business_day()
+        meta, today = actor.meta(), business_day(self.container)
         await self.commands.change(
             NoticeBoardEdition, edition_id, lambda e: e.publish(today=today, meta=meta), what=_WHAT
         )
@@ -167,7 +168,7 @@ class NoticeBoardService:
         if row["state"] in ("published", "withdrawn"):
             return []  # frozen: it passed the gate when it was published
         protected, residents, addresses = await board.resident_values(
-            self.pool, row["unit_id"], on=business_day()
+            self.pool, row["unit_id"], on=business_day(self.container)
         )
         known = ProtectedValues(
             staff_phones=await board.staff_work_phones(self.pool),

@@ -46,7 +46,7 @@ async def public_board(container: Container, unit_id: UUID) -> dict[str, Any]:
     unit = await grid_tree.get_unit(container.pool, unit_id)
     if unit is None or unit["level"] not in BOARD_LEVELS:
         raise ApiError(40400, "no notice board for this unit (a village or town)", id=str(unit_id))
-    today = business_day()
+    today = business_day(container)
     rows = await notice_board.public_editions(container.pool, unit_id, limit=PUBLIC_EDITIONS_MAX)
     editions = [_public(r, today) for r in rows]
     return {

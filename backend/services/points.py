@@ -70,7 +70,7 @@ class PointsService:
         if await points_ledger.get_account(self.pool, kind, owner_id) is None:
             needed = sum(i.unit_points * i.quantity for i in validate_items(items))
             raise InsufficientBalance("not enough points", balance=0, needed=needed)
-        meta, on, seen = actor.meta(), business_day(), []
+        meta, on, seen = actor.meta(), business_day(self.container), []
 
         def decide(account: PointsAccount) -> None:
             seen.append(redemption_id in account.redemptions)
@@ -89,7 +89,7 @@ class PointsService:
         account_id = PointsAccount.id_for(kind, owner_id)
         if await points_ledger.get_account(self.pool, kind, owner_id) is None:
             raise ApiError(40400, "no such redemption", redemption_id=str(redemption_id))
-        meta, on = actor.meta(), business_day()
+        meta, on = actor.meta(), business_day(self.container)
         await self.commands.change(
             PointsAccount,
             account_id,

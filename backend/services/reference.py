@@ -120,13 +120,15 @@ async def sla_policy(container: Container) -> SlaPolicy:
 
 
 async def working_calendar(container: Container) -> WorkingCalendar:
-    """The built-in China calendar with the admin's per-year overrides applied."""
+    """The built-in China calendar with the admin's per-year overrides applied, its working
+    days local to the business zone."""
     overrides = await reference_data.calendar_overrides(container.pool)
     return china_calendar(
         {
             year: YearOverride(holidays=frozenset(h), makeup_days=frozenset(m))
             for year, (h, m) in overrides.items()
-        }
+        },
+        zone=container.clock.zone,
     )
 
 

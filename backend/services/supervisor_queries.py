@@ -70,11 +70,17 @@ def rank(rows: Sequence[Doc], by: RankBy, *, name_key: str) -> list[Doc]:
 class SupervisorQueryService:
     def __init__(self, container: Container) -> None:
         self.pool = container.pool
+        self.clock = container.clock
 
     async def grid_coverage(self, actor: Actor, query: WindowQuery) -> Ranked:
         root, as_of, start = await self._window(actor, query)
         rows = await member_queries.grid_rows(
-            self.pool, scope_unit_id=root, as_of=as_of, start=start, level=query.level
+            self.pool,
+            scope_unit_id=root,
+            as_of=as_of,
+            start=start,
+            level=query.level,
+            zone=self.clock.zone,
         )
         ordered = sorted((_with_rates(r) for r in rows), key=lambda r: r["code"])
         return Ranked(total=len(ordered), as_of=as_of, period_start=start, rows=ordered)
@@ -88,7 +94,12 @@ class SupervisorQueryService:
     async def rank_members(self, actor: Actor, query: WindowQuery, by: RankBy) -> Ranked:
         root, as_of, start = await self._window(actor, query)
         rows = await member_queries.member_rows(
-            self.pool, scope_unit_id=root, as_of=as_of, start=start, roles=("grid_member",)
+            self.pool,
+            scope_unit_id=root,
+            as_of=as_of,
+            start=start,
+            roles=("grid_member",),
+            zone=self.clock.zone,
         )
         ranked = rank([_with_rates(r) for r in rows], by, name_key="name")
         return Ranked(total=len(ranked), as_of=as_of, period_start=start, rows=ranked)
@@ -99,6 +110,6 @@ class SupervisorQueryService:
         if query.unit_id is not None:
             await require_unit_in_scope(self.pool, actor, query.unit_id)
             root = query.unit_id
-        as_of = check_as_of(query.as_of)
+        as_of = check_as_of(query.as_of, today=self.clock.today())
         start, _ = period_window(as_of, query.period)
         return root, as_of, start

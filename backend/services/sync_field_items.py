@@ -22,7 +22,6 @@ from backend.services.mediations import (
     check_mediators,
 )
 from backend.services.sync_handlers import Ctx, Held, Judging, Plan, decode, waiting_household
-from events.holidays import CHINA_TZ
 from events.points import PointsAccount
 from projections import mediation_register, staff_roster
 
@@ -85,8 +84,8 @@ async def _award(judge: Judging, ctx: Ctx) -> Plan:
     )  # fmt: skip
     unit_id = await _owner_unit(judge, draft)
     await judge.authorise(ctx, unit_id, proposers_for(draft.owner_kind))
-    # The rule in force on the day it was captured (Beijing), not the day it reached us.
-    rule = await rule_for(judge.container, draft, on=ctx.captured.astimezone(CHINA_TZ).date())
+    # The rule in force on the (business) day it was captured, not the day it reached us.
+    rule = await rule_for(judge.container, draft, on=judge.container.clock.day_of(ctx.captured))
     meta = ctx.meta(body.client_time)
     award = build_award(draft, rule, meta)
     if await judge.known(award.id):

@@ -170,7 +170,7 @@ class Judge:
         raise Held("rejected", 40301, "grid unit outside your scope", unit_id=unit_id)
 
     async def _held_then(self, ctx: Ctx, path: list[UUID]) -> bool:
-        day = ctx.captured.date()
+        day = self.container.clock.day_of(ctx.captured)
         for row in await staff_roster.assignments_of(self.pool, ctx.author.staff_id):
             if row["scope_unit_id"] not in path or row["effective_from"] > day:
                 continue
@@ -241,7 +241,8 @@ async def _register(judge: Judge, ctx: Ctx) -> Plan:
     household = Household.register(
         household_no=body.household_no, grid_id=body.grid_id, address=body.address,
         phone=body.phone, persons=tuple(to_record(p) for p in body.persons),
-        effective_from=body.effective_from or ctx.captured.date(), meta=ctx.meta(),
+        effective_from=body.effective_from or judge.container.clock.day_of(ctx.captured),
+        meta=ctx.meta(),
         house_type=body.house_type, notes=body.notes,
     )  # fmt: skip
     return Plan(aggregates=(household,), unit_id=body.grid_id)

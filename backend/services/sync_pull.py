@@ -59,6 +59,7 @@ class _Page:
 
 class SyncPullService:
     def __init__(self, container: Container) -> None:
+        self.container = container
         self.pool = container.pool
         self.secret = container.settings.token_secret
 
@@ -114,7 +115,7 @@ class SyncPullService:
         for r in rows:
             if r["op"] == "put":
                 ids.setdefault(r["kind"], []).append(r["id"])
-        data = await load_rows(conn, actor, ids)
+        data = await load_rows(conn, actor, ids, today=self.container.clock.today())
         ops, cut = _ops(rows, data)
         page.ops = [op for _, op in ops]
         page.has_more = page.has_more or cut

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from uuid import UUID
 
 from anyio import to_thread
@@ -98,7 +98,7 @@ class SyncPushService:
     async def push(self, actor: Actor, request: PushRequest) -> tuple[list[PushResult], int, int]:
         """Per-item results, the write checkpoint and the measured clock offset (ms)."""
         check_protocol(request.protocol, request.device_id, actor)
-        now = datetime.now(UTC)
+        now = self.container.clock.now()  # dates of captured acts follow the server's clock
         offset_ms = int((now - request.device_clock) / timedelta(milliseconds=1))
         items = [_item(e) for e in request.events]
         try:

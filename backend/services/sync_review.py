@@ -91,7 +91,7 @@ class SyncReviewService:
         household_id = _uuid(named) if isinstance(named, str) else None
         if row["event_type"] == "household.edited" and household_id is not None:
             doc = await household_files.get_file(self.pool, household_id)
-        return masked_receipt(row, role=actor.role, doc=doc, on=datetime.now(UTC).date())
+        return masked_receipt(row, role=actor.role, doc=doc, on=self.container.clock.today())
 
     async def devices(
         self, actor: Actor, *, staff_id: UUID | None, limit: int, offset: int

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -30,13 +30,14 @@ _Loader = Callable[[asyncpg.Connection, Actor, Sequence[str]], Awaitable[dict[st
 
 
 async def load_rows(
-    conn: asyncpg.Connection, actor: Actor, ids_by_kind: dict[str, list[str]]
+    conn: asyncpg.Connection, actor: Actor, ids_by_kind: dict[str, list[str]], *, today: date
 ) -> dict[tuple[str, str], bytes]:
-    """``(kind, id) -> JSON of its data`` for every row that still exists."""
+    """``(kind, id) -> JSON of its data`` for every row that still exists, masked as of the
+    business date ``today`` (a child's name is masked by age)."""
     found: dict[tuple[str, str], bytes] = {}
     for kind, ids in ids_by_kind.items():
         if kind == "household":
-            for row_id, raw in (await _households(conn, actor, ids)).items():
+            for row_id, raw in (await _households(conn, actor, ids, today)).items():
                 found[(kind, row_id)] = raw
             continue
         loader = _LOADERS.get(kind)
@@ -55,9 +56,8 @@ _MASKED_MAX = 100_000
 
 
 async def _households(
-    conn: asyncpg.Connection, actor: Actor, ids: Sequence[str]
+    conn: asyncpg.Connection, actor: Actor, ids: Sequence[str], today: date
 ) -> dict[str, bytes]:
-    today = datetime.now(UTC).date()
     versions = await conn.fetch(
         "SELECT id::text AS id, version FROM household_files WHERE id = ANY($1::uuid[])", list(ids)
     )

@@ -108,6 +108,7 @@ class VisitService:
             **{k: getattr(where, k) for k in where.__dataclass_fields__},
             limit=limit,
             offset=offset,
+            zone=self.container.clock.zone,
         )
 
     async def amend(

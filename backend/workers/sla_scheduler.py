@@ -22,7 +22,6 @@ from typing import Any
 from uuid import UUID
 
 from backend.bootstrap import Container
-from backend.services.case_queries import utc_now
 from backend.services.commands import CommandRunner
 from backend.services.reference import sla_policy, working_calendar
 from events.case import Case
@@ -118,12 +117,13 @@ async def run_forever(
     stop: asyncio.Event,
     *,
     interval: float = DEFAULT_INTERVAL,
-    now: Callable[[], datetime] = utc_now,
+    now: Callable[[], datetime] | None = None,
 ) -> None:
-    """Tick every ``interval`` seconds until ``stop`` is set; never dies on an error."""
+    """Tick every ``interval`` seconds until ``stop`` is set; never dies on an error. ``now``
+    defaults to the container's clock."""
     while not stop.is_set():
         try:
-            report = await tick(container, now=now())
+            report = await tick(container, now=(now or container.clock.now)())
             if report and (report.warned or report.breached or report.failed):
                 log.info("SLA scheduler: %s", report)
         except Exception:

@@ -18,7 +18,7 @@ from events.assessment_period import parse_period
 from events.assessment_scoring import tally
 from events.holidays import CHINA_TZ
 from projections import assessment_register, assessment_totals
-from projections.assessment_totals import PERIODS_SQL, TOTALS_DDL, add_totals, period_ids
+from projections.assessment_totals import add_totals, period_ids, periods_sql, totals_ddl
 from tests.support.households import household_body, register, unique_no
 from tests.support.world import World
 
@@ -98,7 +98,8 @@ async def test_totals_equal_a_tally_of_the_facts_for_every_period_kind(
             # then each equals the tally of the subject's facts in the period
             for subject in ids:
                 _, facts = await assessment_register.read_facts(
-                    container.pool, start_at=period.start_at, end_at=period.end_at,
+                    container.pool, start_at=period.starts_at(container.clock.zone),
+                    end_at=period.ends_at(container.clock.zone),
                     unit_id=subject if kind == "unit" else None,
                     member_id=subject if kind == "member" else None,
                 )  # fmt: skip
@@ -142,7 +143,7 @@ async def test_a_fact_row_already_stored_is_not_counted_again(
         await tx.start()
         try:
             # when a batch offers a row whose (position, measure) is stored already
-            await add_totals(conn, [tuple(stored.values())])
+            await add_totals(conn, [tuple(stored.values())], container.clock.zone)
             # then the totals do not change
             after = await conn.fetch("SELECT * FROM assessment_totals ORDER BY 1, 2, 3, 4")
         finally:
@@ -163,8 +164,8 @@ async def test_facts_folded_before_the_totals_existed_are_summed_once_at_start(
             # given a database upgraded from before the totals: facts, no totals
             await conn.execute("DELETE FROM assessment_totals; DELETE FROM assessment_visit_totals")
             # when the projection's tables are ensured at start (twice: a restart)
-            await conn.execute(TOTALS_DDL)
-            await conn.execute(TOTALS_DDL)
+            await conn.execute(totals_ddl(container.clock.zone))
+            await conn.execute(totals_ddl(container.clock.zone))
             # then the totals are those the fold keeps
             backfilled = {t: await dump(conn, t) for t in tables}
         finally:
@@ -187,7 +188,8 @@ async def test_the_backfill_names_the_periods_of_a_moment_as_the_fold_does(
         "SELECT f.occurred_at, array_agg(p.id ORDER BY p.id) AS ids FROM (SELECT "
         "generate_series('2019-12-31 15:59:59+00'::timestamptz, '2033-12-31 16:00:00+00', "
         "interval '12 hours') + s * interval '1 second' AS occurred_at "
-        f"FROM (VALUES (0), (1)) AS v(s)) AS f {PERIODS_SQL} GROUP BY f.occurred_at"
+        f"FROM (VALUES (0), (1)) AS v(s)) AS f {periods_sql(container.clock.zone)} "
+        "GROUP BY f.occurred_at"
     )
     rows = await container.pool.fetch(query)
     # then the SQL names the quarter, month and bi-week period_ids() gives the Beijing day

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from backend.bootstrap import Container
 from tests.support.households import (
     Json,
     file_of,
@@ -762,8 +763,11 @@ async def test_a_household_moves_to_another_grid_in_scope(client: Client, world:
     assert outcome(gone) == (403, 40301)
 
 
-async def test_a_dissolved_household_refuses_every_edit(client: Client, world: World) -> None:
-    # given a household that is dissolved
+async def test_a_dissolved_household_refuses_every_edit(
+    client: Client, world: World, container: Container
+) -> None:
+    # given a household that is dissolved today (the server's business date)
+    today = container.clock.today().isoformat()
     created = await registered_in_a1(client, world)
     hid = created["id"]
     member = world.headers["member_a1"]
@@ -771,14 +775,11 @@ async def test_a_dissolved_household_refuses_every_edit(client: Client, world: W
     dissolved = await client.post(
         f"/v1/households/{hid}/dissolve",
         headers=member,
-        json={"reason": "全户迁出", "effective_from": datetime.now(UTC).date().isoformat()},
+        json={"reason": "全户迁出", "effective_from": today},
     )
     assert dissolved.status_code == 200, dissolved.text
     after = dissolved.json()
-    assert (after["status"], after["dissolved_on"]) == (
-        "dissolved",
-        datetime.now(UTC).date().isoformat(),
-    )
+    assert (after["status"], after["dissolved_on"]) == ("dissolved", today)
     version = after["version"]
 
     # when any edit is attempted

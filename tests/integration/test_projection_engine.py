@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from backend.bootstrap import Container
-from projections import ALL_PROJECTIONS
+from projections import all_projections
 from projections.engine import ProjectionRunner, Recorded
 from tests.support.world import World
 
@@ -55,7 +55,9 @@ async def test_rebuild_reproduces_every_read_model(
     }
 
     # when each projection is rebuilt from zero by a separate runner (as the CLI does)
-    rebuilder = ProjectionRunner(container.pool, [p() for p in ALL_PROJECTIONS], batch_size=257)
+    rebuilder = ProjectionRunner(
+        container.pool, all_projections(container.clock.zone), batch_size=257
+    )
     for name in rebuilder.projections:
         with pytest.raises(RuntimeError, match="being folded"):
             await rebuilder.rebuild(name)  # the live worker holds the leader lock

@@ -152,8 +152,8 @@ async def test_relieved_staff_are_locked_out_on_their_next_request(
     me = await client.get("/v1/me", headers=token)
     assert me.json()["staff_id"] == staff["id"]
 
-    # when the admin relieves him today
-    today = datetime.now(UTC).date().isoformat()
+    # when the admin relieves him today (the server's business date)
+    today = container.clock.today().isoformat()
     response = await client.post(
         f"/v1/staff/{staff['id']}/relieve",
         headers=world.headers["admin"],

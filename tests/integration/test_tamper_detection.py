@@ -16,7 +16,6 @@ import dataclasses
 import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -154,7 +153,7 @@ async def test_period_and_household_bundles_verify(
 ) -> None:
     # Given a sealed case and today's other events
     await sealed_case(client, world, container)
-    today = datetime.now(UTC).date().isoformat()
+    today = container.clock.today().isoformat()  # the business date the period is cut by
     # When the auditor exports today's period
     period = verify(
         container, await export(client, world, {"period": {"from": today, "to": today}})

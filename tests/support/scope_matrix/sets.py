@@ -11,9 +11,10 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID
 
+from events.holidays import CHINA_TZ
 from events.privacy import mask_name
 from tests.support.households import unique_no
 
@@ -143,7 +144,7 @@ def _is_uuid(value: str) -> bool:
 
 
 def this_quarter() -> str:
-    today = datetime.now(UTC).date()
+    today = datetime.now(CHINA_TZ).date()  # the business date (Asia/Shanghai by default)
     return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
 
 

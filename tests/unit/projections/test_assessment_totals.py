@@ -1,15 +1,19 @@
-"""The totals are keyed by the quarter, month and bi-week of a fact's Beijing day: those ids
-name exactly the periods that contain the day, so a period's totals hold exactly its facts."""
+"""The totals are keyed by the quarter, month and bi-week of a fact's business day (Beijing by
+default): those ids name exactly the periods that contain the day, so a period's totals hold
+exactly its facts."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from events.assessment_period import parse_period
-from projections.assessment_totals import beijing_day, period_ids
+from events.business_date import business_day
+from projections.assessment_totals import period_ids, periods_sql
 
 
 @settings(max_examples=400, deadline=None)
@@ -32,10 +36,22 @@ def test_the_last_week_of_a_53_week_year_is_its_own_biweek() -> None:
     assert period_ids(date(2025, 12, 29))[2] == "2026-W01-02"
 
 
+ZONES = ("Asia/Shanghai", "Asia/Urumqi", "America/New_York")
+
+
+@pytest.mark.parametrize("zone", [ZoneInfo(z) for z in ZONES], ids=ZONES)
 @given(st.datetimes(min_value=datetime(2001, 1, 1), max_value=datetime(2098, 1, 1),
                     timezones=st.just(UTC)))  # fmt: skip
-def test_a_moment_counts_for_thebeijing_day_the_periods_start_at(moment: datetime) -> None:
-    # when a fact happened at ``moment``, the month it counts for starts at or before it
-    month = parse_period(period_ids(beijing_day(moment))[1])
-    assert month.start_at <= moment < month.end_at
-    assert not month.start_at <= moment - timedelta(days=32) < month.end_at
+def test_a_moment_counts_for_the_business_day_the_periods_start_at(
+    zone: ZoneInfo, moment: datetime
+) -> None:
+    # when a fact happened at ``moment``, the month of its business day starts at or before it
+    month = parse_period(period_ids(business_day(moment, zone))[1])
+    assert month.starts_at(zone) <= moment < month.ends_at(zone)
+    assert not month.starts_at(zone) <= moment - timedelta(days=32) < month.ends_at(zone)
+
+
+def test_the_backfill_cuts_days_in_the_zone_it_is_given() -> None:
+    # the SQL that backfills the totals names the projection's zone, never a fixed offset
+    assert "AT TIME ZONE 'Asia/Urumqi'" in periods_sql(ZoneInfo("Asia/Urumqi"))
+    assert "interval '8 hours'" not in periods_sql(ZoneInfo("Asia/Shanghai"))
