@@ -28,6 +28,11 @@ __all__ = [
 ]
 
 DEFAULT_BUSINESS_ZONE: Final = "Asia/Shanghai"
+# The first and last days whose bounds are instants Python (and so asyncpg) can hold in UTC in
+# any zone; a filter reaching past them (0001-01-01, 9999-12-31) is clamped to them: no event
+# lies that far out, and a bound outside would be an OverflowError, not an empty answer.
+_FIRST_DAY: Final = date.min + timedelta(days=1)
+_LAST_DAY: Final = date.max - timedelta(days=2)
 
 
 def business_zone(name: str) -> ZoneInfo:
@@ -48,9 +53,9 @@ def business_day(moment: datetime, zone: tzinfo) -> date:
 
 def day_start(day: date, zone: tzinfo) -> datetime:
     """The first instant of the business day ``day`` (local midnight, timezone-aware)."""
-    return datetime.combine(day, time(), zone)
+    return datetime.combine(min(max(day, _FIRST_DAY), _LAST_DAY), time(), zone)
 
 
 def day_after_start(day: date, zone: tzinfo) -> datetime:
     """The first instant after the business day ``day``: its exclusive end."""
-    return day_start(day + timedelta(days=1), zone)
+    return day_start(min(day, _LAST_DAY - timedelta(days=1)) + timedelta(days=1), zone)

@@ -121,3 +121,14 @@ def test_the_public_page_dates_publishing_and_withdrawal_by_the_business_day() -
     # then the row shows the Beijing dates, not the UTC ones
     assert "<td>2026-07-01</td><td>2026-07-02</td></tr>" in page
     assert "2026-06-30" not in page
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Pacific/Kiritimati", "Etc/GMT+12"])
+@pytest.mark.parametrize("day", [date.min, date(1, 1, 2), date.max, date(9999, 12, 30)])
+def test_a_day_at_the_edge_of_the_calendar_has_bounds_representable_in_utc(
+    zone: str, day: date
+) -> None:
+    # when a filter names the first or last day there is, its bounds are instants the database
+    # can be given (clamped inward: no event lies that far out), never an OverflowError
+    start, end = day_start(day, ZoneInfo(zone)), day_after_start(day, ZoneInfo(zone))
+    assert start.astimezone(UTC_ZONE) <= end.astimezone(UTC_ZONE)
