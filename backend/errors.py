@@ -103,6 +103,7 @@ ERRCODES: dict[int, tuple[int, str]] = {
     40976: (409, "period already signed off (locked) for this unit"),
     40930: (409, "redemption needs more points than the balance"),
     40931: (409, "a point rule's daily or total cap leaves no room"),
+    40933: (409, "a mediation cannot be concluded before a session is recorded"),
     40990: (409, "events not yet sealed into a signed checkpoint; retry shortly"),
     41300: (413, "request body too large"),
     41310: (413, "photo too large"),

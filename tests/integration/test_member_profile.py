@@ -193,6 +193,15 @@ async def test_mediations_points_and_deductions_land_on_the_profile(
                        "staff_id": str(world.staff["member_a1"])}],
     })  # fmt: skip
     assert opened.status_code == 201, opened.text
+    session = {
+        "session_id": str(uuid4()),
+        "held_at": "2026-03-05T14:00:00+08:00",
+        "notes": "调解未果",
+        "attendees": [quarter["h3"], str(world.staff["member_a1"])],
+    }
+    held = await client.post(f"/v1/mediations/{mediation_id}/sessions", headers=member,
+                             json=session)  # fmt: skip
+    assert held.status_code == 200, held.text
     concluded = await client.post(
         f"/v1/mediations/{mediation_id}/conclude", headers=member, json={"outcome": "failed"}
     )
