@@ -209,7 +209,7 @@ async def test_mediations_points_and_deductions_land_on_the_profile(
     for points, trigger in ((8, "manual_commendation"), (-5, "staff_deduction")):
         code = await define_rule(container, trigger, points, target="staff")
         proposal = await propose(client, head, code, str(world.staff["member_a1"]),
-                                 owner_kind="staff")  # fmt: skip
+                                 owner_kind="staff", source=mediation_id)  # fmt: skip
         assert proposal.status_code == 201, proposal.text
         approved = await client.post(f"/v1/awards/{proposal.json()['id']}/approve", headers=sup)
         assert approved.status_code == 200, approved.text
