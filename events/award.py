@@ -3,8 +3,9 @@
 One award per (rule, source event, account): the id is ``Award.id_for(rule_code,
 source_event_id, account_id)``, so a re-sent or retried proposal targets the same aggregate and
 the event store refuses the second ``Proposed`` (the caller compares ids to report
-"duplicate"). ``source_event_id`` is the visit, case or mediation event that earned the award,
-or a fresh id for a manual commendation or deduction.
+"duplicate"). ``source_event_id`` is the visit, case or mediation that earned the award — for
+a manual commendation or deduction too, the field record it rests on; what each trigger may
+cite is in :mod:`events.award_source`, checked at the proposal and again at the approval.
 
 The proposal snapshots the rule version in force (``PointRule.version_on``); approval fixes
 the points at that version, whatever revisions came since. The points reach the account when

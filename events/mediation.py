@@ -4,8 +4,26 @@ A mediation is opened on the phone (its id is the aggregate id, so re-sending is
 with its parties and mediators, records sessions, is concluded exactly once — agreement
 (调解协议), failed, or referred on to 司法所 / 法院 / 信访 / 公安 — and is followed up by
 visits checking that the agreement holds. Invariants: at least one applicant and one
-respondent; no session after the conclusion; a referral names where it went, and only a
-referral does.
+respondent; no session after the conclusion; **no conclusion before a session is held**
+(``NoSessionHeld``, 40933: a dispute is mediated by meeting, even one referred on at once);
+a referral names where it went, and only a referral does.
+
+Who a session's ``attendees`` may name (errcode 40010, ``field: attendees`` unless said):
+
+* each entry is the ``ref_id`` of a party (a household party counts as present whoever came
+  for it; a person party is that person) or the ``staff_id`` of a mediator with a staff
+  record — nobody else, not the persons of a household party one by one;
+* a volunteer mediator without a staff record (五老) has no id and is not listed: write their
+  presence in the notes;
+* at least one *party* attends (a meeting of mediators alone is not a session; one side
+  alone is, 背对背调解), mediators are optional;
+* nobody twice; so a session lists at most every party and staff mediator (20 + 10 = 30;
+  the HTTP body allows 40 entries and refuses more with 40000);
+* ``held_at`` carries a time zone; notes are 1..2000 characters after trimming.
+
+A session is identified by its ``session_id``: sending it again with the same content is a
+no-op (also after the conclusion, so a phone retrying a lost response is answered), with other
+content it is refused (``SessionIdTaken``, 40911) and the first one stands.
 """
 
 from datetime import date, datetime
@@ -16,6 +34,7 @@ import msgspec
 from eventsourcing.domain import Aggregate, event
 
 from events.errors import InvalidTransition, InvalidValue
+from events.mediation_errors import NoSessionHeld, SessionIdTaken
 from events.meta import EventMeta
 from events.validation import ensure_aware, validate_text
 from events.visit import validate_photo
@@ -27,10 +46,12 @@ __all__ = [
     "MediationSession",
     "Mediator",
     "MediatorKind",
+    "NoSessionHeld",
     "Party",
     "PartyKind",
     "PartyRole",
     "ReferredTo",
+    "SessionIdTaken",
 ]
 
 PartyKind = Literal["person", "household"]
@@ -172,6 +193,8 @@ class Mediation(Aggregate):
         self.follow_up_due: date | None = None
 
     def allowed_actions(self) -> tuple[str, ...]:
+        if self.state == "open" and not self.sessions:
+            return ("record_session",)  # concluding needs a session held first
         return _ALLOWED[self.state]
 
     # -- commands --------------------------------------------------------------------------
@@ -185,23 +208,39 @@ class Mediation(Aggregate):
         *,
         meta: EventMeta,
     ) -> None:
-        """Record a session; re-sending the same ``session_id`` is a no-op.
+        """Record a session (the attendee rules are in the module docstring).
 
-        ``attendees`` are party ``ref_id``s and mediator ``staff_id``s.
+        Re-sending the same ``session_id`` with the same content is a no-op, even after the
+        conclusion; with other content it is refused (``SessionIdTaken``).
         """
-        self._require("record_session")
-        if any(s.session_id == session_id for s in self.sessions):
-            return
-        known = {p.ref_id for p in self.parties} | {m.staff_id for m in self.mediators}
-        if not attendees or not set(attendees) <= known:
-            raise InvalidValue("attendees must be parties or mediators", field="attendees")
-        self._session_recorded(
+        earlier = next((s for s in self.sessions if s.session_id == session_id), None)
+        if earlier is None:
+            self._require("record_session")
+        session = MediationSession(
             session_id=session_id,
             held_at=ensure_aware(held_at, field="held_at"),
             notes=validate_text(notes, field="notes", max_len=_TEXT),
-            attendees=tuple(dict.fromkeys(attendees)),
-            meta=meta,
+            attendees=self._check_attendees(tuple(attendees)),
         )
+        if earlier is None:
+            self._session_recorded(**msgspec.structs.asdict(session), meta=meta)
+        elif earlier != session:
+            raise SessionIdTaken(
+                "session id already used with other content", session_id=str(session_id)
+            )
+
+    def _check_attendees(self, attendees: tuple[UUID, ...]) -> tuple[UUID, ...]:
+        parties = {p.ref_id for p in self.parties}
+        staff = {m.staff_id for m in self.mediators if m.staff_id is not None}
+        if not set(attendees) <= parties | staff:
+            raise InvalidValue(
+                "attendees must be parties or mediators with a staff record", field="attendees"
+            )
+        if len(set(attendees)) != len(attendees):
+            raise InvalidValue("an attendee is listed twice", field="attendees")
+        if not parties & set(attendees):
+            raise InvalidValue("at least one party attends a session", field="attendees")
+        return attendees
 
     def conclude(
         self,
@@ -213,7 +252,13 @@ class Mediation(Aggregate):
         agreement_photo: str | None = None,
         follow_up_due: date | None = None,
     ) -> None:
-        """Conclude once. An agreement needs its summary; only a referral names a target."""
+        """Conclude once, after a session. An agreement needs its summary; only a referral
+        names a target."""
+        if self.state == "open" and not self.sessions:
+            raise NoSessionHeld(
+                "record a session before concluding the mediation",
+                state=self.state, action="conclude", allowed=list(self.allowed_actions()),
+            )  # fmt: skip
         self._require("conclude")
         _choice(outcome, get_args(MediationOutcome), "outcome")
         if (outcome == "referred") != (referred_to is not None):

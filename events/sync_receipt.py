@@ -7,6 +7,11 @@ fails and rolls back with everything saved alongside it. The receipt keeps the c
 and its hash (a re-send with other content is a recorded conflict, never an overwrite), the
 device's clock offset (recorded, never used for order) and, for held events, what they wait
 for, so they can be applied later by the server or decided by a supervisor.
+
+``waiting_for`` is what the event waits for *now*: set when it is deferred, replaced by
+``WaitChanged`` when one dependency arrives and another is still missing (or none is left and
+a person must decide), and emptied when the event leaves the held states (applied or refused).
+A receipt that is accepted or rejected never waits for anything.
 """
 
 from datetime import datetime
@@ -71,6 +76,16 @@ class SyncReceipt(Aggregate):
         event_id: UUID
         staff_id: UUID
         device_id: str
+        errcode: int
+        reason: str
+
+    class WaitChanged(Aggregate.Event):
+        """A held event now waits for something else (or, empty, for nothing but a person)."""
+
+        event_id: UUID
+        staff_id: UUID
+        device_id: str
+        waiting_for: tuple[str, ...]
         errcode: int
         reason: str
 
@@ -166,6 +181,14 @@ class SyncReceipt(Aggregate):
             raise InvalidTransition("only a deferred event can be flagged", state=self.status)
         self._flagged(**self._who(), errcode=errcode, reason=reason)
 
+    def wait_for(self, waiting_for: tuple[str, ...], *, errcode: int, reason: str) -> None:
+        """Record what the held event waits for now (and why); the same as before is a no-op."""
+        self._require_held("wait")
+        if (tuple(waiting_for), errcode, reason) != (self.waiting_for, self.errcode, self.reason):
+            self._wait_changed(
+                **self._who(), waiting_for=tuple(waiting_for), errcode=errcode, reason=reason
+            )
+
     def record_conflict(self, *, body: str, body_sha256: str, device_id: str) -> None:
         """Keep another content sent under this id (once per distinct content)."""
         if body_sha256 != self.body_sha256 and body_sha256 not in self.conflict_hashes:
@@ -193,7 +216,7 @@ class SyncReceipt(Aggregate):
         decided_by: UUID | None,
     ) -> None:
         self.status, self.errcode, self.reason = "accepted", None, None
-        self.decided_by = decided_by
+        self.decided_by, self.waiting_for = decided_by, ()
 
     @event(Refused)
     def _refused(
@@ -207,13 +230,25 @@ class SyncReceipt(Aggregate):
         decided_by: UUID | None,
     ) -> None:
         self.status, self.errcode, self.reason = "rejected", errcode, reason
-        self.decided_by = decided_by
+        self.decided_by, self.waiting_for = decided_by, ()
 
     @event(Flagged)
     def _flagged(
         self, event_id: UUID, staff_id: UUID, device_id: str, errcode: int, reason: str
     ) -> None:
         self.status, self.errcode, self.reason = "review", errcode, reason
+
+    @event(WaitChanged)
+    def _wait_changed(
+        self,
+        event_id: UUID,
+        staff_id: UUID,
+        device_id: str,
+        waiting_for: tuple[str, ...],
+        errcode: int,
+        reason: str,
+    ) -> None:
+        self.waiting_for, self.errcode, self.reason = waiting_for, errcode, reason
 
     @event(ConflictRecorded)
     def _conflict(

@@ -220,6 +220,7 @@ class Visit(Aggregate):
         self.photos, self.follow_up_case_ids = photos, follow_up_case_ids
         self.revisions: list[VisitRevision] = []
         self.voided = False
+        self.recorded_by = meta.actor_id  # whom an award for this visit may go to
 
     # -- queries ---------------------------------------------------------------------------
 

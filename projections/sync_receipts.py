@@ -3,6 +3,9 @@
 It serves three readers: the review queue (held events in a supervisor's scope), the phone's own
 ``event_status`` rows in its pull, and the release of deferred events (which ones to retry).
 The stored ``body`` is the canonical pushed content, kept so a reviewer sees what was sent.
+``waiting_for`` follows the receipt's own rule (:mod:`events.sync_receipt`): replaced by
+``WaitChanged``, emptied once the event is accepted or rejected. Rows folded before that rule
+keep a stale value until ``gridledger projections rebuild sync_receipts``.
 """
 
 from __future__ import annotations
@@ -72,6 +75,12 @@ class SyncReceiptsProjection:
                            e.decided_by, e.reason)  # fmt: skip
             elif kind == "Flagged":
                 await _set(conn, e, rec.position, "review", e.errcode, e.reason, None, None)
+            elif kind == "WaitChanged":
+                await conn.execute(
+                    "UPDATE sync_receipts SET waiting_for = $2, errcode = $3, reason = $4, "
+                    "updated_position = $5 WHERE receipt_id = $1",
+                    e.originator_id, list(e.waiting_for), e.errcode, e.reason, rec.position,
+                )  # fmt: skip
             elif kind == "ConflictRecorded":
                 await conn.execute(
                     "UPDATE sync_receipts SET conflicts = conflicts + 1, updated_position = $2 "
@@ -105,9 +114,11 @@ async def _set(
     conn: asyncpg.Connection, e: Any, position: int, status: str, errcode: int | None,
     reason: str | None, decided_by: UUID | None, decision_reason: str | None,
 ) -> None:  # fmt: skip
+    # An accepted or rejected event waits for nothing any more (a flagged one still does).
     await conn.execute(
         "UPDATE sync_receipts SET status = $2, errcode = $3, reason = $4, decided_by = $5, "
-        "decision_reason = $6, updated_position = $7 WHERE receipt_id = $1",
+        "decision_reason = $6, updated_position = $7, waiting_for = CASE WHEN $2 IN "
+        "('accepted', 'rejected') THEN '{}'::text[] ELSE waiting_for END WHERE receipt_id = $1",
         e.originator_id, status, errcode, reason, decided_by, decision_reason, position,
     )  # fmt: skip
 

@@ -32,8 +32,11 @@ RuleCode = Annotated[str, msgspec.Meta(min_length=2, max_length=48)]
 
 
 class ProposeAward(RequestBody):
-    """``source_event_id`` is the visit, case or mediation that earned it (a fresh id for a
-    manual commendation or deduction); retries with the same triple are one award."""
+    """``source_event_id`` is the visit, case or mediation that earned it: of a kind the
+    rule's trigger names, about the owner, in the caller's scope, in a state that earns
+    (unknown 40400, scope 40301, kind 40030, owner 40031, state 40932; manual commendations and
+    deductions cite any live visit, case or mediation of the owner). Retries with the same
+    (rule, source, owner) are one award."""
 
     rule_code: RuleCode
     source_event_id: UUID

@@ -82,7 +82,8 @@ class PushRequest(RequestBody):
 
 class WaitingFor(msgspec.Struct, kw_only=True):
     kind: str
-    """``household``, ``case`` or ``grid_unit``."""
+    """``household``, ``case`` or ``grid_unit``; an award's source: ``visit``, ``case``,
+    ``mediation`` or ``source_event``."""
     id: str
 
 

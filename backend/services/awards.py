@@ -24,6 +24,7 @@ from backend.bootstrap import Container
 from backend.errors import ApiError
 from backend.services import reference
 from backend.services.actor import Actor
+from backend.services.award_sources import LogReads, require_source
 from backend.services.commands import CommandRunner
 from backend.services.scope import require_role, require_unit_in_scope
 from events.award import Award, post_award
@@ -121,6 +122,14 @@ class AwardService:
         account_id = PointsAccount.id_for(draft.owner_kind, draft.owner_id)
         award_id = Award.id_for(rule.code, draft.source_event_id, account_id)
         meta = actor.meta(client_time=draft.client_time)
+        if await to_thread.run_sync(lambda: self._get(Award, award_id)) is None:
+            # A retry finds its award and is answered as a duplicate, whatever became of the
+            # source since; a new proposal must cite a source that earns it.
+            await require_source(
+                LogReads(self.container, actor.scope_unit_id), rule=rule,
+                source_id=draft.source_event_id, owner_kind=draft.owner_kind,
+                owner_id=draft.owner_id, proposer=actor.staff_id,
+            )  # fmt: skip
 
         def build() -> Sequence[Aggregate]:
             award = build_award(draft, rule, meta)
@@ -132,7 +141,16 @@ class AwardService:
         return await self.view(actor, award_id), not created
 
     async def approve(self, actor: Actor, award_id: UUID) -> dict[str, Any]:
-        """Approve and credit (or deduct) the account in one save; caps apply."""
+        """Approve and credit (or deduct) the account in one save; caps apply. The source is
+        checked again: one voided, rejected or reopened since the proposal earns nothing."""
+        require_role(actor, *DECIDERS)
+        row = await self.view(actor, award_id)
+        award = await to_thread.run_sync(lambda: self._get(Award, award_id))
+        if award is not None and award.state == "proposed":
+            await require_source(
+                LogReads(self.container, None), rule=award.rule, source_id=award.source_event_id,
+                owner_kind=row["owner_kind"], owner_id=row["owner_id"], proposer=None,
+            )  # fmt: skip
         meta = actor.meta()
         return await self._decide(actor, award_id, lambda a: a.approve(meta=meta), meta)
 

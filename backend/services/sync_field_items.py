@@ -4,7 +4,10 @@ Same rules as the core handlers in :mod:`backend.services.sync_items`: the paylo
 body, scope is judged at capture time (with the assignment-history grace), an unknown household
 defers the event, and the services' own checks decide the rest. Re-sends under the same event
 id are answered from the receipt by push; an award is one per (rule, source event, account), so
-a *second* event proposing the same award is rejected 40911, the first one stands.
+a *second* event proposing the same award is rejected 40911, the first one stands. An award's
+source is checked by the function HTTP uses (:mod:`backend.services.award_sources`): one not
+arrived yet defers the award (``waiting_for`` the source, e.g. a visit later in the batch or
+on another phone), any other refusal rejects it with the errcode HTTP answers.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from uuid import UUID
 
 from backend.http.field_schemas import OpenMediation, PartyIn
 from backend.http.points_schemas import ProposeAward
+from backend.services.award_sources import SourceUnknown, require_source
 from backend.services.awards import AwardDraft, build_award, proposers_for, rule_for
 from backend.services.mediations import (
     MEDIATORS,
@@ -22,6 +26,7 @@ from backend.services.mediations import (
     check_mediators,
 )
 from backend.services.sync_handlers import Ctx, Held, Judging, Plan, decode, waiting_household
+from events.point_rules import RuleVersion
 from events.points import PointsAccount
 from projections import mediation_register, staff_roster
 
@@ -93,10 +98,43 @@ async def _award(judge: Judging, ctx: Ctx) -> Plan:
             "rejected", 40911, f"award {award.id} already proposed for this rule, source and owner",
             unit_id=unit_id,
         )  # fmt: skip
+    await _require_source(judge, ctx, draft, rule, unit_id)
     if await judge.known(award.account_id):
         return Plan(aggregates=(award,), unit_id=unit_id)
     account = PointsAccount.open(draft.owner_kind, draft.owner_id, meta=meta)
     return Plan(aggregates=(account, award), unit_id=unit_id)
+
+
+class _BatchReads:
+    """The source check's reads on push: the batch's view of the log, the author's scope
+    (a reviewer's accept trusts the scope, as for the rest of the event)."""
+
+    def __init__(self, judge: Judging, ctx: Ctx) -> None:
+        self.judge, self.ctx, self.pool = judge, ctx, judge.pool
+
+    async def record(self, record_id: UUID) -> object | None:
+        return await self.judge.aggregate(record_id)
+
+    async def in_scope(self, unit_id: UUID) -> bool:
+        unit = await self.judge.unit(unit_id)
+        scope = self.ctx.author.scope_unit_id
+        return self.ctx.trust_scope or (unit is not None and scope in unit["path"])
+
+
+async def _require_source(
+    judge: Judging, ctx: Ctx, draft: AwardDraft, rule: RuleVersion, unit_id: UUID
+) -> None:
+    """The HTTP check; a source not arrived yet defers the event until it does."""
+    try:
+        await require_source(
+            _BatchReads(judge, ctx), rule=rule, source_id=draft.source_event_id,
+            owner_kind=draft.owner_kind, owner_id=draft.owner_id, proposer=ctx.author.staff_id,
+        )  # fmt: skip
+    except SourceUnknown as missing:
+        raise Held(
+            "deferred", 40460, "waiting for the award's source event the server does not know yet",
+            unit_id=unit_id, waiting_for=(missing.waiting_for,),
+        ) from None  # fmt: skip
 
 
 async def _owner_unit(judge: Judging, draft: AwardDraft) -> UUID:

@@ -21,6 +21,7 @@ import asyncpg
 import msgspec
 from anyio import to_thread
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
 
 from backend.bootstrap import Container
 from backend.errors import ApiError
@@ -82,7 +83,7 @@ class Judge:
         self.batch = batch
         self._households: dict[UUID, Household | None] = {}
         self._units: dict[UUID, asyncpg.Record | None] = {}
-        self._planned: set[UUID] = set()
+        self._planned: dict[UUID, Aggregate] = {}
 
     async def plan(
         self, author: Actor, item: Item, *, captured: datetime, trust_scope: bool = False
@@ -131,21 +132,25 @@ class Judge:
         """In a batch, later items see the aggregates this plan creates or changes."""
         if self.batch:
             for aggregate in plan.aggregates:
-                self._planned.add(aggregate.id)
+                self._planned[aggregate.id] = aggregate
                 if isinstance(aggregate, Household):
                     self._households[aggregate.id] = aggregate
 
     async def known(self, aggregate_id: UUID) -> bool:
         """Stored already, or saved earlier in this batch (an award, a points account)."""
-        if aggregate_id in self._planned:
-            return True
+        return await self.aggregate(aggregate_id) is not None
 
-        def run() -> bool:
+    async def aggregate(self, aggregate_id: UUID) -> Aggregate | None:
+        """As it will be saved if planned earlier in this batch, else as stored (or None)."""
+        if aggregate_id in self._planned:
+            return self._planned[aggregate_id]
+
+        def run() -> Aggregate | None:
             try:
-                self.container.event_log.repository.get(aggregate_id)
+                found: Aggregate = self.container.event_log.repository.get(aggregate_id)
             except AggregateNotFoundError:
-                return False
-            return True
+                return None
+            return found
 
         return await to_thread.run_sync(run)
 

@@ -147,7 +147,8 @@ class SyncReviewService:
 async def release_deferred(container: Container, *, now: datetime | None = None) -> int:
     """Retry every deferred event once; returns how many left the deferred state."""
     now = now or datetime.now(UTC)
-    judge, commands, moved = Judge(container), CommandRunner(container), 0
+    judge, commands = Judge(container), CommandRunner(container)
+    moved = saved = 0
     rows = await sync_receipts.deferred_receipts(container.pool, limit=500)
     found = await to_thread.run_sync(
         lambda: load_receipts(container, [r["event_id"] for r in rows])
@@ -160,10 +161,12 @@ async def release_deferred(container: Container, *, now: datetime | None = None)
             continue
         try:
             await to_thread.run_sync(partial(commands.save_blocking, *aggregates))
-            moved += 1
         except RecordConflictError:
             continue  # decided or changed meanwhile: the next round looks again
-    if moved:
+        saved += 1
+        if receipt.status != "deferred":  # not when only what it waits for changed
+            moved += 1
+    if saved:
         container.runner.wake()
     return moved
 
@@ -174,10 +177,14 @@ async def _release_one(judge: Judge, receipt: SyncReceipt, now: datetime) -> tup
         plan = await judge.plan(author_of(receipt), item_from(receipt), captured=_captured(receipt))
     except Held as held:
         if held.status == "deferred":
-            if now - receipt.created_on < DEFER_HORIZON:
-                return None
-            receipt.flag(errcode=40460, reason="waited past the deferral horizon; review it")
-        elif held.status == "review":
+            # One dependency may have arrived and another be missing: say what it waits for now.
+            receipt.wait_for(held.waiting_for, errcode=held.errcode, reason=held.reason)
+            if now - receipt.created_on >= DEFER_HORIZON:
+                receipt.flag(errcode=40460, reason="waited past the deferral horizon; review it")
+            return (receipt,) if receipt.pending_events else None
+        if held.status == "review":
+            # Nothing is missing now; a person decides (the flag says why).
+            receipt.wait_for((), errcode=held.errcode, reason=held.reason)
             receipt.flag(errcode=held.errcode, reason=held.reason)
         else:
             receipt.refuse(errcode=held.errcode, reason=held.reason, decided_by=None)

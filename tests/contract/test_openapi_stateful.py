@@ -114,11 +114,18 @@ async def _seed(api: httpx.AsyncClient, container: Container, world: World) -> d
     }  # fmt: skip
     defined = await api.post("/v1/reference/point-rules", headers=admin, json=rule)
     assert defined.status_code == 201, defined.text
+    visit = {
+        "visit_id": str(uuid.uuid4()), "household_id": household.json()["id"],
+        "purpose": "routine", "method": "in_person", "visited_at": datetime.now(UTC).isoformat(),
+    }  # fmt: skip
+    recorded = await api.post("/v1/visits", headers=admin, json=visit)
+    assert recorded.status_code == 201, recorded.text
     return {
         "household_id": household.json()["id"],
         "person_id": household.json()["persons"][0]["person_id"],
         "case_id": case["id"],
         "rule_code": rule["code"],
+        "source_event_id": visit["visit_id"],  # what an award cites (a body value only)
     }
 
 
@@ -136,7 +143,7 @@ async def caller(
         "unit_id": units,
         "staff_id": staff,
         "period": ["2026-Q1", "2026-03"],
-        **{key: [value] for key, value in seeded.items() if key != "rule_code"},
+        **{k: [v] for k, v in seeded.items() if k not in ("rule_code", "source_event_id")},
         "code": [seeded["rule_code"]],
     }
     body_values = {
@@ -147,6 +154,7 @@ async def caller(
         "case_id": [seeded["case_id"]],
         "category": ["hazard", "fire_hazard"],
         "rule_code": [seeded["rule_code"]],
+        "source_event_id": [seeded["source_event_id"]],
     }
     me = (await api.get("/v1/me", headers=world.headers[role])).json()
     return Caller(
@@ -176,6 +184,7 @@ def _starts(caller: Caller) -> dict[str, Template | None]:
     grid, household = str(caller.world.grid_a1), caller.path_values["household_id"][0]
     person, case = caller.path_values["person_id"][0], caller.path_values["case_id"][0]
     rule = caller.body_values["rule_code"][0]
+    source = caller.body_values["source_event_id"][0]
     micro = caller.world.codes["grid_a1"]
     yesterday = (datetime.now(UTC) - timedelta(days=1)).isoformat()
     templates: dict[str, Template] = {
@@ -209,7 +218,7 @@ def _starts(caller: Caller) -> dict[str, Template | None]:
             ],
         },
         "proposeAward": lambda u: {
-            "rule_code": rule, "source_event_id": str(u), "owner_kind": "household",
+            "rule_code": rule, "source_event_id": source, "owner_kind": "household",
             "owner_id": household, "reason": "帮邻居抢收",
         },
         "definePointRule": lambda u: {

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 
 from backend.bootstrap import Container
 from storage.embedded import free_port
-from tests.integration.test_awards_api import define_rule
+from tests.integration.test_awards_api import define_rule, visit_to
 from tests.support.households import Json, register
 from tests.support.notice_board import publish_edition, secrets_of, sensitive_households
 from tests.support.png import read_png
@@ -64,8 +64,9 @@ async def published(container: Container, client: httpx.AsyncClient, world: Worl
         proposal = await client.post(
             "/v1/awards",
             headers=world.headers["head_a"],
-            json={"rule_code": rule, "source_event_id": created["id"], "owner_kind": "household",
-                  "owner_id": created["id"], "reason": "家风文明"},
+            json={"rule_code": rule, "owner_kind": "household", "owner_id": created["id"],
+                  "source_event_id": await visit_to(client, world.headers["head_a"], created["id"]),
+                  "reason": "家风文明"},
         )  # fmt: skip
         assert proposal.status_code == 201, proposal.text
         approve = f"/v1/awards/{proposal.json()['id']}/approve"

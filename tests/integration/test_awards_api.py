@@ -5,7 +5,7 @@ projection adds up to the aggregate."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -64,13 +64,24 @@ async def household(client: Client, world: World, grid: Any = None) -> str:
     return hid
 
 
+async def visit_to(client: Client, headers: dict[str, str], household_id: str) -> str:
+    """A visit recorded to the household: a source for an award to it, or to its visitor."""
+    body = {
+        "visit_id": str(uuid.uuid4()), "household_id": household_id, "purpose": "routine",
+        "method": "in_person", "visited_at": datetime.now(UTC).isoformat(),
+    }  # fmt: skip
+    response = await client.post("/v1/visits", headers=headers, json=body)
+    assert response.status_code == 201, response.text
+    return body["visit_id"]
+
+
 async def propose(
     client: Client,
     headers: dict[str, str],
     code: str,
     owner_id: str,
     *,
-    source: str | None = None,
+    source: str,
     owner_kind: str = "household",
 ) -> httpx.Response:
     return await client.post(
@@ -78,7 +89,7 @@ async def propose(
         headers=headers,
         json={
             "rule_code": code,
-            "source_event_id": source or str(uuid.uuid4()),
+            "source_event_id": source,
             "owner_kind": owner_kind,
             "owner_id": owner_id,
             "reason": "主动配合走访",
@@ -96,7 +107,10 @@ async def account(client: Client, world: World, kind: str, owner_id: str) -> Jso
 
 
 async def approved(client: Client, world: World, code: str, owner_id: str) -> Json:
-    proposal = await propose(client, world.headers["member_a1"], code, owner_id)
+    member = world.headers["member_a1"]
+    proposal = await propose(
+        client, member, code, owner_id, source=await visit_to(client, member, owner_id)
+    )
     assert proposal.status_code == 201, proposal.text
     decided = await client.post(
         f"/v1/awards/{proposal.json()['id']}/approve", headers=world.headers["head_a"]
@@ -112,7 +126,7 @@ async def test_a_members_proposal_approved_by_the_head_is_credited_once(
     # given a household of A1 and a visit that earns points
     hid = await household(client, world)
     member, head = world.headers["member_a1"], world.headers["head_a"]
-    source = str(uuid.uuid4())
+    source = await visit_to(client, member, hid)
 
     # when member A1 proposes the award, and the phone retries the proposal
     first = await propose(client, member, visit_rule, hid, source=source)
@@ -149,7 +163,8 @@ async def test_the_proposer_may_not_approve_their_own(
 ) -> None:
     hid = await household(client, world)
     head = world.headers["head_a"]
-    award = (await propose(client, head, visit_rule, hid)).json()
+    award = await propose(client, head, visit_rule, hid, source=await visit_to(client, head, hid))
+    award = award.json()
 
     own = await client.post(f"/v1/awards/{award['id']}/approve", headers=head)
     by_member = await client.post(
@@ -242,11 +257,13 @@ async def test_staff_deduction_and_revocation(
     )
     member_id = str(world.staff["member_a1"])
     head, supervisor = world.headers["head_a"], world.headers["supervisor"]
+    # for a visit member A1 recorded
+    source = await visit_to(client, world.headers["member_a1"], await household(client, world))
 
     # when the head proposes both for member A1 and the supervisor approves them
     ids = []
     for code in (excellent, deduction):
-        proposal = await propose(client, head, code, member_id, owner_kind="staff")
+        proposal = await propose(client, head, code, member_id, owner_kind="staff", source=source)
         assert proposal.status_code == 201, proposal.text
         ids.append(proposal.json()["id"])
         decided = await client.post(f"/v1/awards/{ids[-1]}/approve", headers=supervisor)
@@ -282,7 +299,8 @@ async def test_a_cap_that_leaves_no_room_refuses_the_approval(
     await approved(client, world, capped, hid)
 
     # when a second award under it is approved the same day
-    second = await propose(client, world.headers["member_a1"], capped, hid)
+    member = world.headers["member_a1"]
+    second = await propose(client, member, capped, hid, source=await visit_to(client, member, hid))
     refused = await client.post(
         f"/v1/awards/{second.json()['id']}/approve", headers=world.headers["head_a"]
     )
@@ -296,7 +314,9 @@ async def test_a_cap_that_leaves_no_room_refuses_the_approval(
 
 async def test_reject_and_list_by_state(client: Client, world: World, visit_rule: str) -> None:
     hid = await household(client, world)
-    award = (await propose(client, world.headers["member_a1"], visit_rule, hid)).json()
+    member = world.headers["member_a1"]
+    source = await visit_to(client, member, hid)
+    award = (await propose(client, member, visit_rule, hid, source=source)).json()
 
     rejected = await client.post(
         f"/v1/awards/{award['id']}/reject", headers=world.headers["head_a"], json={"reason": "重复"}
@@ -335,6 +355,7 @@ async def test_bad_proposals_write_nothing(
     member = world.headers["member_a1"]
     staff_rule = await define_rule(container, "staff_deduction", -1, target="staff")
     owner, kind, code = hid, "household", visit_rule
+    source = await visit_to(client, member, hid)
     if case == "unknown_rule":
         code = "no-such-rule"
     elif case == "unknown_household":
@@ -353,7 +374,7 @@ async def test_bad_proposals_write_nothing(
             json={"rule_code": code, "source_event_id": 7, "owner_kind": kind, "owner_id": owner},
         )
     else:
-        response = await propose(client, member, code, owner, owner_kind=kind)
+        response = await propose(client, member, code, owner, owner_kind=kind, source=source)
 
     assert (response.status_code, response.json()["errcode"]) == (status, errcode), response.text
     listed = await client.get(
@@ -381,3 +402,134 @@ async def aggregate_or_none(container: Container, kind: str, owner_id: str) -> A
             return None
 
     return await to_thread.run_sync(load)
+
+
+async def void(client: Client, world: World, visit_id: str) -> None:
+    voided = await client.post(
+        f"/v1/visits/{visit_id}/void", headers=world.headers["member_a1"], json={"reason": "录错户"}
+    )
+    assert voided.status_code == 200, voided.text
+
+
+async def case_about(client: Client, world: World, container: Container, household_id: str) -> str:
+    """A case member A1 reports about the household (left as reported)."""
+    from backend.services.reference import ensure_default_categories
+    from tests.integration.test_case_api import report
+
+    await ensure_default_categories(container)
+    case = await report(client, world.headers["member_a1"], household_id=household_id)
+    case_id: str = case["id"]
+    return case_id
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "errcode"),
+    [
+        ("made_up", 404, 40400),
+        ("a_case_for_a_visit_rule", 400, 40030),
+        ("the_household_itself", 400, 40030),
+        ("a_visit_to_the_neighbours", 400, 40031),
+        ("a_voided_visit", 409, 40932),
+        ("a_visit_outside_the_scope", 403, 40301),
+    ],
+)
+async def test_an_award_must_cite_a_source_that_earns_it(
+    client: Client,
+    world: World,
+    container: Container,
+    visit_rule: str,
+    case: str,
+    status: int,
+    errcode: int,
+) -> None:
+    # given a household of grid A1, and a source member A1 cites for its visit award
+    hid, member = await household(client, world), world.headers["member_a1"]
+    if case == "made_up":
+        source = str(uuid.uuid4())
+    elif case == "a_case_for_a_visit_rule":
+        source = await case_about(client, world, container, hid)
+    elif case == "the_household_itself":
+        source = hid
+    elif case == "a_visit_to_the_neighbours":
+        source = await visit_to(client, member, await household(client, world))
+    elif case == "a_voided_visit":
+        source = await visit_to(client, member, hid)
+        await void(client, world, source)
+    else:  # member B1's visit in grid B1, which member A1 cannot read
+        elsewhere = await household(client, world, world.grid_b1)
+        source = await visit_to(client, world.headers["member_b1"], elsewhere)
+
+    # when the award is proposed over HTTP
+    response = await propose(client, member, visit_rule, hid, source=source)
+
+    # then it is refused with the source named, and nothing is written
+    assert (response.status_code, response.json()["errcode"]) == (status, errcode), response.text
+    assert response.json()["field"] == "source_event_id"
+    listed = await client.get(
+        "/v1/awards", headers=world.headers["supervisor"], params={"owner_id": hid}
+    )
+    assert listed.json()["total"] == 0
+    assert await aggregate_or_none(container, "household", hid) is None
+
+
+async def test_a_made_up_source_commends_nobody(
+    client: Client, world: World, container: Container
+) -> None:
+    # given a 星级文明户 rule and a household of grid A1
+    star = await define_rule(
+        container, "manual_commendation", 5, commendation="star_civilised_household"
+    )
+    hid, head = await household(client, world), world.headers["head_a"]
+    # when the head proposes it for a source that does not exist
+    made_up = await propose(client, head, star, hid, source=str(uuid.uuid4()))
+    # then nothing is there to approve, and the household has no commendation
+    assert (made_up.status_code, made_up.json()["errcode"]) == (404, 40400)
+    listed = await client.get("/v1/awards", headers=head, params={"owner_id": hid})
+    assert listed.json()["items"] == []
+    # when it cites a visit to the household, it is proposed and approved as before
+    cited = await propose(client, head, star, hid, source=await visit_to(client, head, hid))
+    assert cited.status_code == 201, cited.text
+    decided = await client.post(
+        f"/v1/awards/{cited.json()['id']}/approve", headers=world.headers["supervisor"]
+    )
+    assert decided.status_code == 200, decided.text
+    commended = (await account(client, world, "household", hid))["commendations"]
+    assert [c["commendation"] for c in commended] == ["star_civilised_household"]
+
+
+async def test_a_source_voided_before_the_approval_earns_nothing(
+    client: Client, world: World, visit_rule: str
+) -> None:
+    # given an award proposed for a visit
+    hid, member = await household(client, world), world.headers["member_a1"]
+    source = await visit_to(client, member, hid)
+    award = await propose(client, member, visit_rule, hid, source=source)
+    assert award.status_code == 201, award.text
+    # when the visit is voided (recorded against the wrong household) and the head approves
+    await void(client, world, source)
+    refused = await client.post(
+        f"/v1/awards/{award.json()['id']}/approve", headers=world.headers["head_a"]
+    )
+    # then the approval is refused, the award stays proposed and no point is credited
+    assert (refused.status_code, refused.json()["errcode"]) == (409, 40932), refused.text
+    assert refused.json()["state"] == "voided"
+    stored = await client.get(f"/v1/awards/{award.json()['id']}", headers=member)
+    assert stored.json()["state"] == "proposed"
+    assert (await account(client, world, "household", hid))["balance"] == 0
+    # and a late retry of the proposal is still answered as the duplicate it is
+    retry = await propose(client, member, visit_rule, hid, source=source)
+    assert (retry.status_code, retry.json()["duplicate"]) == (200, True)
+
+
+async def test_a_case_closure_award_waits_for_the_closure(
+    client: Client, world: World, container: Container
+) -> None:
+    # given a case about a household of grid A1, reported by member A1 and not closed yet
+    closure = await define_rule(container, "case_closed", 3)
+    hid, member = await household(client, world), world.headers["member_a1"]
+    case_id = await case_about(client, world, container, hid)
+    # when a closure award is proposed for it
+    early = await propose(client, member, closure, hid, source=case_id)
+    # then it is refused: the case is still reported (409 40932)
+    assert (early.status_code, early.json()["errcode"]) == (409, 40932), early.text
+    assert early.json()["state"] == "reported"

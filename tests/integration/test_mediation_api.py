@@ -49,6 +49,19 @@ def opening(world: World, parties: dict[str, str], **extra: Any) -> Json:
     }
 
 
+async def hold_session(client: Client, world: World, path: str, *attendees: str) -> Json:
+    """A session of the mediation at ``path`` (``/v1/mediations/<id>``), recorded by its opener."""
+    session = {
+        "session_id": str(uuid.uuid4()), "held_at": "2026-03-05T14:00:00+08:00",
+        "notes": "听取双方陈述", "attendees": list(attendees),
+    }  # fmt: skip
+    recorded = await client.post(
+        f"{path}/sessions", headers=world.headers["member_a1"], json=session
+    )
+    assert recorded.status_code == 200, recorded.text
+    return session
+
+
 async def mediation_exists(client: Client, world: World, mediation_id: str) -> bool:
     response = await client.get(
         f"/v1/mediations/{mediation_id}", headers=world.headers["supervisor"]
@@ -161,6 +174,7 @@ async def test_a_follow_up_must_be_a_visit_to_a_party(
     body = opening(world, parties)
     assert (await client.post("/v1/mediations", headers=member, json=body)).status_code == 201
     path = f"/v1/mediations/{body['mediation_id']}"
+    await hold_session(client, world, path, parties["applicant"])
     ended = await client.post(f"{path}/conclude", headers=member, json={"outcome": "failed"})
     assert ended.status_code == 200, ended.text
     outsider = await register(client, world.headers["admin"], household_body(world.grid_a1))
@@ -229,6 +243,9 @@ async def test_a_referral_names_where_it_went(
     member = world.headers["member_a1"]
     body = opening(world, parties)
     assert (await client.post("/v1/mediations", headers=member, json=body)).status_code == 201
+    await hold_session(
+        client, world, f"/v1/mediations/{body['mediation_id']}", parties["applicant"]
+    )
     path = f"/v1/mediations/{body['mediation_id']}/conclude"
 
     missing = await client.post(path, headers=member, json={"outcome": "referred"})
@@ -239,3 +256,84 @@ async def test_a_referral_names_where_it_went(
     assert (missing.status_code, missing.json()["errcode"]) == (400, 40010)
     assert referred.status_code == 200, referred.text
     assert referred.json()["referred_to"] == "judicial_office"
+
+
+async def test_a_mediation_is_not_concluded_before_a_session(
+    client: Client, world: World, parties: dict[str, str]
+) -> None:
+    # given a mediation just opened on member A1's phone
+    member = world.headers["member_a1"]
+    body = opening(world, parties)
+    assert (await client.post("/v1/mediations", headers=member, json=body)).status_code == 201
+    path = f"/v1/mediations/{body['mediation_id']}"
+
+    # when it is concluded with no session held
+    early = await client.post(f"{path}/conclude", headers=member, json={"outcome": "failed"})
+
+    # then it is refused 409 40933 with what is allowed, and it stays open
+    assert (early.status_code, early.json()["errcode"]) == (409, 40933), early.text
+    assert early.json()["allowed"] == ["record_session"]
+    assert (await client.get(path, headers=member)).json()["state"] == "open"
+
+    # when a session is held, the same conclusion goes through
+    await hold_session(client, world, path, parties["respondent_person"])
+    ended = await client.post(f"{path}/conclude", headers=member, json={"outcome": "failed"})
+    assert (ended.status_code, ended.json()["state"]) == (200, "concluded"), ended.text
+
+
+@pytest.mark.parametrize(
+    ("attendees", "why"),
+    [
+        (["mediator_a"], "at least one party"),
+        (["applicant", "member_b1"], "parties or mediators"),  # staff, but not a mediator
+        (["applicant", "respondent"], "parties or mediators"),  # the household of a person party
+        (["applicant", "mediator_a", "applicant"], "listed twice"),
+        ([], None),  # the body needs at least one
+    ],
+)
+async def test_session_attendees_are_parties_or_staff_mediators_once_each(
+    client: Client, world: World, parties: dict[str, str], attendees: list[str], why: str | None
+) -> None:
+    # given a mediation between a household and a person, with a staff mediator and a 五老
+    member = world.headers["member_a1"]
+    body = opening(world, parties)
+    assert (await client.post("/v1/mediations", headers=member, json=body)).status_code == 201
+    path = f"/v1/mediations/{body['mediation_id']}"
+    ids = {**parties, **{k: str(v) for k, v in world.staff.items()}}
+
+    # when a session lists someone it may not
+    session = {
+        "session_id": str(uuid.uuid4()), "held_at": "2026-03-05T14:00:00+08:00",
+        "notes": "调解", "attendees": [ids[a] for a in attendees],
+    }  # fmt: skip
+    refused = await client.post(f"{path}/sessions", headers=member, json=session)
+
+    # then it is refused on the attendees, and no session is recorded
+    if why is None:
+        assert (refused.status_code, refused.json()["errcode"]) == (400, 40000)
+    else:
+        assert (refused.status_code, refused.json()["errcode"]) == (400, 40010), refused.text
+        assert (refused.json()["field"], why in refused.json()["errmsg"]) == ("attendees", True)
+    assert (await client.get(path, headers=member)).json()["sessions"] == []
+
+
+async def test_a_session_id_resent_with_other_attendees_is_refused(
+    client: Client, world: World, parties: dict[str, str]
+) -> None:
+    # given a session recorded with the applicant
+    member = world.headers["member_a1"]
+    body = opening(world, parties)
+    assert (await client.post("/v1/mediations", headers=member, json=body)).status_code == 201
+    path = f"/v1/mediations/{body['mediation_id']}"
+    session = await hold_session(client, world, path, parties["applicant"])
+
+    # when the same session id comes again with another attendee list
+    other = {**session, "attendees": [parties["respondent_person"]]}
+    refused = await client.post(f"{path}/sessions", headers=member, json=other)
+    again = await client.post(f"{path}/sessions", headers=member, json=session)
+
+    # then it is refused 409 40911; the first one stands and its re-send is still answered
+    assert (refused.status_code, refused.json()["errcode"]) == (409, 40911), refused.text
+    assert again.status_code == 200, again.text
+    sessions = (await client.get(path, headers=member)).json()["sessions"]
+    assert [s["attendees"] for s in sessions] == [[parties["applicant"]]]

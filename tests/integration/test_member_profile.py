@@ -193,6 +193,15 @@ async def test_mediations_points_and_deductions_land_on_the_profile(
                        "staff_id": str(world.staff["member_a1"])}],
     })  # fmt: skip
     assert opened.status_code == 201, opened.text
+    session = {
+        "session_id": str(uuid4()),
+        "held_at": "2026-03-05T14:00:00+08:00",
+        "notes": "调解未果",
+        "attendees": [quarter["h3"], str(world.staff["member_a1"])],
+    }
+    held = await client.post(f"/v1/mediations/{mediation_id}/sessions", headers=member,
+                             json=session)  # fmt: skip
+    assert held.status_code == 200, held.text
     concluded = await client.post(
         f"/v1/mediations/{mediation_id}/conclude", headers=member, json={"outcome": "failed"}
     )
@@ -200,7 +209,7 @@ async def test_mediations_points_and_deductions_land_on_the_profile(
     for points, trigger in ((8, "manual_commendation"), (-5, "staff_deduction")):
         code = await define_rule(container, trigger, points, target="staff")
         proposal = await propose(client, head, code, str(world.staff["member_a1"]),
-                                 owner_kind="staff")  # fmt: skip
+                                 owner_kind="staff", source=mediation_id)  # fmt: skip
         assert proposal.status_code == 201, proposal.text
         approved = await client.post(f"/v1/awards/{proposal.json()['id']}/approve", headers=sup)
         assert approved.status_code == 200, approved.text

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from backend.bootstrap import Container
 from events.notice_board import BoardContent
-from tests.integration.test_awards_api import define_rule
+from tests.integration.test_awards_api import define_rule, visit_to
 from tests.support.households import Json, register
 from tests.support.notice_board import (
     publish_edition,
@@ -41,12 +41,13 @@ async def star_rule(container: Container) -> str:
 
 
 async def commend(client: Client, world: World, rule: str, household_id: str) -> None:
-    """The grid head proposes a 星级文明户 commendation; the supervisor approves it."""
+    """The grid head visits and proposes a 星级文明户 commendation; the supervisor approves it."""
+    head = world.headers["head_a"]
     proposal = await client.post(
         "/v1/awards",
-        headers=world.headers["head_a"],
-        json={"rule_code": rule, "source_event_id": str(uuid.uuid4()), "owner_kind": "household",
-              "owner_id": household_id, "reason": "邻里和睦，热心公益"},
+        headers=head,
+        json={"rule_code": rule, "source_event_id": await visit_to(client, head, household_id),
+              "owner_kind": "household", "owner_id": household_id, "reason": "邻里和睦，热心公益"},
     )  # fmt: skip
     assert proposal.status_code == 201, proposal.text
     approved = await client.post(

@@ -36,7 +36,7 @@ from backend.services import reference
 from backend.services.auth import auth_service
 from events.meta import system_meta
 from events.staff import Staff
-from tests.integration.test_awards_api import define_rule
+from tests.integration.test_awards_api import define_rule, visit_to
 from tests.support.households import Json, register, unique_no
 from tests.support.notice_board import publish_edition
 from tests.support.pii import (
@@ -238,8 +238,10 @@ async def push_registration_captured_before_a_move(
 
 
 async def commend(client: Client, world: World, rule: str, household_id: str) -> None:
-    proposal = await ok(client.post("/v1/awards", headers=world.headers["head_a"], json={
-        "rule_code": rule, "source_event_id": str(uuid.uuid4()), "owner_kind": "household",
+    head = world.headers["head_a"]
+    source = await visit_to(client, head, household_id)  # the 评星 visit the award cites
+    proposal = await ok(client.post("/v1/awards", headers=head, json={
+        "rule_code": rule, "source_event_id": source, "owner_kind": "household",
         "owner_id": household_id, "reason": "邻里和睦"}), 201)  # fmt: skip
     approve = f"/v1/awards/{proposal.json()['id']}/approve"
     await ok(client.post(approve, headers=world.headers["supervisor"]))

@@ -121,13 +121,16 @@ async def _write_mixed_log(container: Container, world: World) -> None:
     later[0].void("作废", meta=by_member)
     visits[5].void("移网格后作废", meta=by_member)  # counted back under the old attribution
     on_time.dispatch(staff_id=member.id, meta=by_member)
+    applicant = uuid4()
     mediation = Mediation.open(
         mediation_id=uuid4(), case_id=None,
-        parties=(Party(kind="household", ref_id=uuid4(), role="applicant"),
+        parties=(Party(kind="household", ref_id=applicant, role="applicant"),
                  Party(kind="household", ref_id=uuid4(), role="respondent")),
         mediators=(Mediator(staff_id=member.id, name="批量网格员", kind="grid_member"),),
         meta=by_member,
     )  # fmt: skip
+    held = datetime(2024, 1, 3, 9, tzinfo=UTC)
+    mediation.record_session(uuid4(), held, "调解", (applicant, member.id), meta=by_member)
     mediation.conclude("agreement", agreement_summary="双方和解", meta=by_member)
     account = PointsAccount.open("staff", member.id, meta=admin)
     credit, deduction = uuid4(), uuid4()

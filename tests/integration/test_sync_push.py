@@ -159,6 +159,51 @@ async def test_a_visit_to_an_unknown_household_waits_and_is_released_when_it_arr
     assert again.json()["results"][0]["status"] == "duplicate"
 
 
+async def event_status(client: httpx.AsyncClient, world: World, who: str, event_id: str) -> Json:
+    """The phone's latest ``event_status`` row for ``event_id``, from a pull from scratch."""
+    body: Json = {"protocol": 1, "device_id": f"device-{who}"}
+    rows: list[Json] = []
+    while True:
+        response = await client.post("/v1/sync/pull", headers=world.headers[who], json=body)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        rows += [
+            o["data"] for o in page["ops"] if (o["kind"], o["id"]) == ("event_status", event_id)
+        ]
+        if not page["has_more"]:
+            assert rows, f"no event_status for {event_id}"
+            return rows[-1]
+        body["cursor"] = page["cursor"]
+
+
+async def test_a_released_event_no_longer_says_what_it_waited_for(
+    client: httpx.AsyncClient, world: World, container: Container
+) -> None:
+    from backend.services.sync_review import release_deferred
+
+    # given a visit deferred for a household that has not arrived
+    number = unique_no()
+    household_id = str(Household.id_for_number(number))
+    waiting = visit(household_id)
+    assert await statuses(client, world, "member_a1", [waiting]) == ["deferred"]
+    await container.runner.wait_for(await container.runner.head())
+    held = await event_status(client, world, "member_a1", waiting["event_id"])
+    assert held["waiting_for"] == [{"kind": "household", "id": household_id}]
+    # when the household arrives and the server releases the visit
+    registration = {
+        "event_id": str(uuid4()), "device_seq": 1, "type": "household.registered",
+        "captured_at": now(), "payload": household_body(world.grid_a1, household_no=number),
+    }  # fmt: skip
+    assert await statuses(client, world, "head_a", [registration]) == ["accepted"]
+    await container.runner.wait_for(await container.runner.head())
+    await release_deferred(container)
+    await container.runner.wait_for(await container.runner.head())
+    # then the phone's status row says accepted, waiting for nothing
+    released = await event_status(client, world, "member_a1", waiting["event_id"])
+    assert (released["status"], released["waiting_for"]) == ("accepted", [])
+    assert (released.get("errcode"), released.get("reason")) == (None, None)
+
+
 async def test_held_past_the_horizon_goes_to_review(
     client: httpx.AsyncClient, world: World, container: Container
 ) -> None:

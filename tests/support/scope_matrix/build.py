@@ -261,12 +261,16 @@ async def _spares(
 async def _spare_awards(
     client: Client, world: World, hid: str, rule_code: str, *, place: Place
 ) -> dict[str, str]:
-    """Two awards the member proposes for the household, awaiting a decision."""
-    found = {}
+    """Two awards the member proposes for the household (each for a visit of its own),
+    awaiting a decision."""
+    found, member = {}, world.headers[place.member]
     for purpose in ("award_approve", "award_reject"):
-        proposal = {"rule_code": rule_code, "source_event_id": str(uuid.uuid4()),
+        visit = {"visit_id": str(uuid.uuid4()), "household_id": hid, "purpose": "routine",
+                 "method": "in_person", "visited_at": "2026-03-01T09:00:00+08:00"}  # fmt: skip
+        source = await _created(client, member, "/v1/visits", visit)
+        proposal = {"rule_code": rule_code, "source_event_id": source,
                     "owner_kind": "household", "owner_id": hid, "reason": "备用积分"}  # fmt: skip
-        award = await client.post("/v1/awards", headers=world.headers[place.member], json=proposal)
+        award = await client.post("/v1/awards", headers=member, json=proposal)
         assert award.status_code == 201, award.text
         found[purpose] = award.json()["id"]
     return found

@@ -188,7 +188,7 @@ TABLE: dict[str, Callable[[World, ResourceSet, str], Call]] = {
     "proposeAward": lambda w, a, who: Call(
         json={
             "rule_code": a.rule_code,
-            "source_event_id": str(uuid.uuid4()),
+            "source_event_id": a.visit_id,
             "owner_kind": "household",
             "owner_id": a.household_id,
             "reason": "越权",

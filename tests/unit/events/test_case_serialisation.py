@@ -73,7 +73,7 @@ def test_visit_events_round_trip() -> None:
 
 
 def test_mediation_events_round_trip() -> None:
-    a, b = UUID(int=1), UUID(int=2)
+    a, b = UUID(int=601), UUID(int=602)  # not MEMBER (int=2): nobody attends twice
     m = Mediation.open(
         mediation_id=uuid4(), case_id=uuid4(),
         parties=(Party(kind="household", ref_id=a, role="applicant"),

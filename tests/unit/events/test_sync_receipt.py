@@ -62,3 +62,34 @@ def test_other_content_under_the_same_id_is_kept_once_and_never_replaces_the_fir
     # then one conflict is recorded and the first content stands
     assert first.conflict_hashes == ["b" * 64]
     assert (first.body_sha256, first.status, first.version) == ("a" * 64, "accepted", 2)
+
+
+@pytest.mark.parametrize("decide", ["apply", "refuse"])
+def test_a_decided_event_waits_for_nothing_any_more(decide: str) -> None:
+    # given an event deferred while it waited for a household
+    held = receipt("deferred")
+    assert held.waiting_for == ("household:x",)
+    # when it is applied (the household arrived) or refused
+    if decide == "apply":
+        held.apply_held(decided_by=None)
+    else:
+        held.refuse(errcode=40362, reason="无此户", decided_by=uuid4())
+    # then it no longer names what it waited for
+    assert held.waiting_for == ()
+
+
+def test_what_a_held_event_waits_for_is_replaced_when_another_dependency_is_missing() -> None:
+    # given an award deferred for its household
+    held = receipt("deferred")
+    # when the household arrives but the award's source event has not
+    held.wait_for(("visit:y",), errcode=40460, reason="waiting for the source")
+    held.wait_for(("visit:y",), errcode=40460, reason="waiting for the source")  # again: no-op
+    # then it waits for the source, once recorded
+    assert (held.status, held.waiting_for, held.reason) == (
+        "deferred", ("visit:y",), "waiting for the source",
+    )  # fmt: skip
+    assert [type(e).__name__ for e in held.collect_events()] == ["Received", "WaitChanged"]
+    # and a decided event cannot start waiting again
+    held.apply_held(decided_by=None)
+    with pytest.raises(InvalidTransition):
+        held.wait_for(("visit:z",), errcode=40460, reason="x")
