@@ -133,6 +133,14 @@ def test_every_relative_link_in_the_docs_and_readme_resolves() -> None:
     assert {k: v for k, v in problems.items() if v} == {}
 
 
+def test_the_case_boards_holder_is_documented_as_a_staff_id() -> None:
+    board = openapi()["paths"]["/v1/case-board"]["get"]
+    holder = next(p for p in board["parameters"] if p["name"] == "holder")
+
+    assert "staff id" in holder.get("description", "")
+    assert "not a unit id" in holder.get("description", "")
+
+
 def test_the_checks_catch_what_they_are_for() -> None:
     """Each check fails on the kind of mistake it exists for (so a green run means something)."""
     assert route_problems("as `PATCH /v1/households/{id}`") == [
