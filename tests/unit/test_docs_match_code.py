@@ -133,6 +133,16 @@ def test_every_relative_link_in_the_docs_and_readme_resolves() -> None:
     assert {k: v for k, v in problems.items() if v} == {}
 
 
+def test_the_readme_links_every_doc_and_the_handbook_every_page() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    handbook = (DOCS / "handbook" / "README.md").read_text(encoding="utf-8")
+    top = [p for p in DOCS.glob("*.md")] + [DOCS / "handbook" / "README.md"]
+    pages = [p for p in (DOCS / "handbook").glob("*.md") if p.name != "README.md"]
+
+    assert [_name(p) for p in top if f"]({_name(p)})" not in readme] == []
+    assert [p.name for p in pages if f"]({p.name})" not in handbook] == []
+
+
 def test_the_case_boards_holder_is_documented_as_a_staff_id() -> None:
     board = openapi()["paths"]["/v1/case-board"]["get"]
     holder = next(p for p in board["parameters"] if p["name"] == "holder")
