@@ -42,6 +42,10 @@ from events.visit import Gps
 __all__ = ["CaseBoardController", "CaseController"]
 
 CaseId = FromPath[UUID]
+HOLDER = (
+    "A staff id, not a unit id: cases dispatched to or signed for by this staff member "
+    "(assignee_staff_id, kept after closure). Yours, or a staff member in your scope (40301)."
+)
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 
@@ -262,7 +266,7 @@ class CaseBoardController(Controller):
         level: Annotated[int | None, QueryParameter(ge=1, le=4)] = None,
         overdue: FromQuery[bool | None] = None,
         escalated: FromQuery[bool | None] = None,
-        holder: FromQuery[UUID | None] = None,
+        holder: Annotated[UUID | None, QueryParameter(description=HOLDER)] = None,
         reported_from: FromQuery[datetime | None] = None,
         reported_to: FromQuery[datetime | None] = None,
         limit: Limit = 50,

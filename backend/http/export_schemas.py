@@ -23,8 +23,8 @@ class CreateExport(RequestBody):
 
     ``filters`` by ``what`` (unknown keys or wrong types: 40072):
     households: grid_id, status, q · cases: state, category, level, overdue, escalated,
-    holder, reported_from, reported_to · grid_coverage and member_ranking: as_of, period,
-    unit_id, level, by."""
+    holder (a staff id, not a unit id), reported_from, reported_to · grid_coverage and
+    member_ranking: as_of, period, unit_id, level, by."""
 
     what: Literal["households", "cases", "grid_coverage", "member_ranking"]
     format: Literal["csv", "xlsx"] = "xlsx"
