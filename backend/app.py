@@ -19,6 +19,7 @@ from backend.http import route_handlers
 from backend.http.body_deadline import BodyPace, body_deadline_middleware
 from backend.http.guards import SECURITY_SCHEMES
 from backend.http.openapi_links import publish_links
+from backend.http.request_metrics import RequestMetrics
 from backend.http.responses import declare_transient_errors
 from backend.http.wire import close_request_schemas
 from backend.services.reference import ensure_default_categories
@@ -72,6 +73,7 @@ def _litestar(settings: Settings, *, lifespan: list[Any]) -> Litestar:
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_body_bytes,
         middleware=[body_deadline_middleware(BodyPace.from_settings(settings))],
+        plugins=[RequestMetrics()],  # one registry per app (backend/http/request_metrics.py)
         openapi_config=OpenAPIConfig(
             title="gridledger",
             version="1",

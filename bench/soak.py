@@ -53,7 +53,7 @@ from soak_probe import probe_report, request_trim
 from soak_report import BOUND_HELD_GROWTH_PCT, Recorder, RssSampler, rss_line, table, verdict
 from soak_setup import World, build_world, prepare_http
 from soak_trace import growth_report, snapshot, traced_server
-from sync_common import bench_env, open_container, wait_projected
+from sync_common import bench_env, keepalive_limits, open_container, wait_projected
 
 from backend.bootstrap import Container
 from storage.embedded import free_port
@@ -239,9 +239,7 @@ async def main() -> int:
     with serving as url:
         async with open_container(env) as container:
             world = await build_world(container, phones=args.phones)
-            # Idle connections expire before uvicorn's 5 s keep-alive closes them: reusing one
-            # the server is closing at that moment is a ReadError of the client, not the server.
-            limits = httpx.Limits(max_connections=args.phones + 4, keepalive_expiry=3.0)
+            limits = keepalive_limits(args.phones + 4)
             async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
                 await prepare_http(client, world)
                 size0, head0, tables0 = await _db(container)

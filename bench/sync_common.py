@@ -54,6 +54,21 @@ class Township:
     tokens: list[str] = field(default_factory=list)  # one per member, device f"bench-{i}"
 
 
+def keepalive_limits(max_connections: int, *, max_keepalive: int = 20) -> httpx.Limits:
+    """Client pool limits whose idle connections expire before the server closes them.
+
+    uvicorn closes a keep-alive connection idle for 5 s (its default ``timeout_keep_alive``);
+    httpx's default idle expiry is also 5 s, so a request sent at that instant may go out on a
+    connection the server is closing: an ``httpx.ReadError`` of the client, not a server error
+    (a real phone's ``wx.request`` retries). Expiring idle connections after 3 s avoids it.
+    """
+    return httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=max_keepalive,
+        keepalive_expiry=3.0,
+    )
+
+
 def bench_env() -> dict[str, str]:
     if not os.environ.get("DATABASE_URL") or not os.environ.get("S3_ENDPOINT"):
         sys.exit("run under: .venv/bin/gridledger with-services -- .venv/bin/python bench/...")

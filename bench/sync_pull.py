@@ -27,6 +27,7 @@ from sync_common import (
     Township,
     bench_env,
     household,
+    keepalive_limits,
     open_container,
     percentile,
     seed,
@@ -116,7 +117,7 @@ async def main() -> None:
     with server(env) as url:
         async with open_container(env) as container:
             town = await seed(container, grids=PHONES, households_per_grid=50)
-            limits = httpx.Limits(max_connections=PHONES, max_keepalive_connections=PHONES)
+            limits = keepalive_limits(PHONES, max_keepalive=PHONES)
             async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
                 cursors = [await _bootstrap(client, town, i) for i in range(PHONES)]
                 await _new_ops(container, town)

@@ -20,7 +20,15 @@ from uuid import UUID, uuid4
 
 import httpx
 from anyio import to_thread
-from sync_common import Township, bench_env, now_iso, open_container, seed, server
+from sync_common import (
+    Township,
+    bench_env,
+    keepalive_limits,
+    now_iso,
+    open_container,
+    seed,
+    server,
+)
 
 from backend.bootstrap import Container
 from events.meta import system_meta
@@ -68,7 +76,7 @@ async def _phone(client: httpx.AsyncClient, town: Township, i: int) -> int:
 
 
 async def _http(url: str, town: Township) -> tuple[float, int]:
-    async with httpx.AsyncClient(base_url=url) as client:
+    async with httpx.AsyncClient(base_url=url, limits=keepalive_limits(100)) as client:
         started = time.perf_counter()
         counts = await asyncio.gather(*(_phone(client, town, i) for i in range(PHONES)))
         return time.perf_counter() - started, sum(counts)

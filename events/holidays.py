@@ -9,7 +9,12 @@ UTC+8 offset, exact for Asia/Shanghai, which has had no DST since 1991.
 Holiday data is per year. An admin override for a year replaces the built-in data for that
 year as a whole (the State Council sometimes revises an arrangement). A year with neither data
 nor override falls back to Monday–Friday and reports ``covered(year) is False`` so the caller
-can warn that deadlines in that year ignore holidays.
+can warn that deadlines in that year ignore holidays, and mark such deadlines provisional.
+
+The built-in data ends with 2026: the newest ``chinese-calendar`` package (1.11.0) ends there
+too, and the 2027 arrangement (国务院办公厅关于2027年部分节假日安排的通知) is not entered until
+its official text is at hand; an admin enters it as an override (``POST
+/v1/reference/calendar/2027``) the day it is published. Dates are never guessed.
 """
 
 import math
@@ -110,6 +115,10 @@ class WorkingCalendar:
     def covered(self, year: int) -> bool:
         """Whether holidays of ``year`` are known (data or override); else Mon–Fri is assumed."""
         return year in self._overrides or year in self._data_years
+
+    def uncovered_years(self, first: date, last: date) -> tuple[int, ...]:
+        """The years from ``first`` to ``last`` (inclusive) whose holidays are unknown."""
+        return tuple(y for y in range(first.year, last.year + 1) if not self.covered(y))
 
     def is_working_day(self, day: date) -> bool:
         override = self._overrides.get(day.year)

@@ -109,8 +109,11 @@ class BoardCount(msgspec.Struct, frozen=True, kw_only=True):
     count: int
 
 
-class BoardCaseStats(msgspec.Struct, frozen=True, kw_only=True):
-    """Counts only, over cases reported in [window_start, window_end]."""
+class BoardCaseStats(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Counts only, over cases reported in [window_start, window_end].
+
+    ``omit_defaults``: an edition composed before ``holiday_data_missing`` existed encodes,
+    and so hashes (:func:`content_sha256`), exactly as it did."""
 
     window_start: date
     window_end: date
@@ -120,6 +123,9 @@ class BoardCaseStats(msgspec.Struct, frozen=True, kw_only=True):
     on_time_rate: float | None
     by_state: tuple[BoardCount, ...]
     by_category: tuple[BoardCount, ...]
+    holiday_data_missing: tuple[int, ...] = ()
+    """Years of the window without holiday data: their deadlines counted Monday–Friday only,
+    so ``closed_on_time`` is provisional."""
 
 
 class BoardCheckpoint(msgspec.Struct, frozen=True, kw_only=True):

@@ -6,6 +6,11 @@ default (``category=None``). Limits are working hours or working days on a
 the paused *working* time of the stage entry moves every threshold later by as much. An
 approved delay (延期) adds working days to the stage (7.5 working hours each for hour rules).
 
+A deadline counted over days of a year the calendar has no holiday data for (Monday–Friday
+assumed there) is *provisional*: it moves once that year's arrangement is entered. The *SLA
+horizon* is the latest deadline a stage entered now can get (the policy's longest limit plus
+one maximal delay); the years up to it are the ones new deadlines depend on.
+
 Only server timestamps enter here (stage entry and pauses come from event timestamps, ``now``
 from the scheduler's clock); device clocks never do.
 """
@@ -19,7 +24,7 @@ import msgspec
 
 from events.case_states import CASE_STAGES, Stage, Threshold
 from events.errors import InvalidValue
-from events.holidays import WORKING_DAY_HOURS, WorkingCalendar
+from events.holidays import CHINA_TZ, WORKING_DAY_HOURS, WorkingCalendar
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -31,9 +36,11 @@ __all__ = [
     "clock_deadline",
     "colour",
     "deadline",
+    "deadline_provisional",
     "default_policy",
     "due_events",
     "paused_time",
+    "sla_horizon",
     "threshold_at",
 ]
 
@@ -158,6 +165,28 @@ def deadline(
     assert rule.limit_days is not None  # __post_init__ guarantees one of the two
     due = calendar.add_working_days(stage_entered_at, rule.limit_days + extension_days)
     return calendar.add_working_time(due, paused_total)
+
+
+def deadline_provisional(calendar: WorkingCalendar, entered_at: datetime, due: datetime) -> bool:
+    """Whether the stage's clock ran over a year without holiday data between entry and due."""
+    first, last = (moment.astimezone(CHINA_TZ).date() for moment in (entered_at, due))
+    return bool(calendar.uncovered_years(first, last))
+
+
+def sla_horizon(
+    start: datetime, policy: SlaPolicy, calendar: WorkingCalendar, *, delay_days: int
+) -> datetime:
+    """The latest deadline of a stage entered at ``start``: the policy's longest limit plus
+    ``delay_days`` of approved delay (延期), counted on ``calendar``."""
+    longest = max((_limit_in_days(rule) for rule in policy.rules), default=0)
+    return calendar.add_working_days(start, longest + delay_days)
+
+
+def _limit_in_days(rule: SlaRule) -> int:
+    if rule.limit_days is not None:
+        return rule.limit_days
+    assert rule.limit_hours is not None  # __post_init__ guarantees one of the two
+    return math.ceil(rule.limit_hours / WORKING_DAY_HOURS)
 
 
 def threshold_at(

@@ -191,6 +191,9 @@ class _SlaFields(msgspec.Struct, kw_only=True):
     deadline: datetime | None = None
     colour: Colour | None = None
     overdue: bool
+    deadline_provisional: bool = False
+    """The deadline counts days of a year without holiday data as Monday–Friday working days:
+    it may move once an admin enters that year's arrangement (``/v1/reference/calendar``)."""
 
 
 class CaseView(_SlaFields, kw_only=True):

@@ -1,4 +1,5 @@
-"""Liveness and readiness: the database, the object store and projection lag."""
+"""Liveness and readiness: the database, the object store and projection lag; and warnings
+that need an operator although the service runs (a year of SLA deadlines without holidays)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from litestar import Controller, get
 from backend.errors import ApiError
 from backend.http.deps import ContainerDep
 from backend.http.responses import error_responses
+from backend.services.reference import holiday_data_gaps
 
 __all__ = ["HealthController", "HealthReport", "ProjectionLag"]
 
@@ -28,6 +30,11 @@ class HealthReport(msgspec.Struct, kw_only=True):
     object_store: bool
     head_position: int
     projections: list[ProjectionLag]
+    holiday_data_missing: list[int] = []
+    """Years inside the SLA horizon without holiday data: deadlines there count Monday–Friday
+    only and are marked provisional until an admin enters the year's arrangement."""
+    warnings: list[str] = []
+    """What an operator should act on; the service is up all the same."""
 
 
 class HealthController(Controller):
@@ -45,6 +52,7 @@ class HealthController(Controller):
             head = await container.runner.head()
             positions = await container.runner.positions()
             failing = await container.runner.failing()
+            gaps = await holiday_data_gaps(container)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             raise ApiError(
                 50320, "database unavailable", database=False, object_store=s3_ok
@@ -61,4 +69,14 @@ class HealthController(Controller):
             object_store=True,
             head_position=head,
             projections=lags,
+            holiday_data_missing=gaps,
+            warnings=[_no_holidays(year) for year in gaps],
         )
+
+
+def _no_holidays(year: int) -> str:
+    return (
+        f"no holiday data for {year}: SLA deadlines in {year} count Monday-Friday only and "
+        f"are provisional; enter the State Council's arrangement with "
+        f"POST /v1/reference/calendar/{year}"
+    )

@@ -1,7 +1,8 @@
 """``/metrics`` (Prometheus text format) and ``/v1/projections/status`` (JSON).
 
 Both need a bearer credential: an admin or supervisor access token, or for ``/metrics`` the
-scrape token ``GRIDLEDGER_METRICS_TOKEN`` (see :mod:`backend.services.metrics`).
+scrape token ``GRIDLEDGER_METRICS_TOKEN`` (see :mod:`backend.services.metrics`). ``/metrics``
+adds this app's request latencies and process figures (:mod:`backend.http.request_metrics`).
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get
+from litestar import Controller, Request, Response, get
 from litestar.enums import MediaType
 
 from backend.http.deps import ContainerDep
 from backend.http.guards import BEARER, ActorDep, actor_dependency
+from backend.http.request_metrics import RequestMetrics
 from backend.http.responses import error_responses
 from backend.services.metrics import STATUS_ROLES, MetricsService
 from backend.services.scope import require_role
@@ -46,15 +48,21 @@ class MetricsController(Controller):
 
     @get(
         operation_id="getMetrics",
-        summary="Projection lag and process figures in Prometheus text format (admin or "
-        "supervisor token, or the metrics scrape token)",
+        summary="Projection lag, request latency per operation and process figures in "
+        "Prometheus text format (admin or supervisor token, or the metrics scrape token)",
         media_type=MediaType.TEXT,
         responses=error_responses(401, 403),
     )
-    async def metrics(self, container: ContainerDep, request: Request[Any, Any, Any]) -> str:
+    async def metrics(
+        self, container: ContainerDep, request: Request[Any, Any, Any]
+    ) -> Response[bytes]:
         service = MetricsService(container)
         await service.authorize(request.headers.get("authorization"))
-        return await service.exposition()
+        requests = request.app.plugins.get(RequestMetrics).registry
+        body, content_type = await service.exposition(
+            requests, accept=request.headers.get("accept")
+        )
+        return Response(body, media_type=content_type)
 
 
 class ProjectionStatusController(Controller):

@@ -106,7 +106,14 @@ def _cases(stats: BoardCaseStats) -> str:
     )  # fmt: skip
     states = _table(("状态", "件数"), [(c.label, c.count) for c in stats.by_state], numeric=1)
     kinds = _table(("类别", "件数"), [(c.label, c.count) for c in stats.by_category], numeric=1)
-    return summary + states + kinds
+    return summary + _provisional(stats.holiday_data_missing) + states + kinds
+
+
+def _provisional(years: Sequence[int]) -> str:
+    if not years:
+        return ""
+    named = "、".join(f"{year}年" for year in years)
+    return f"<p>注：{_e(named)}法定节假日安排尚未录入，按期办结按周一至周五工作日暂计。</p>"
 
 
 def _checkpoint(cp: BoardCheckpoint | None) -> str:

@@ -20,7 +20,15 @@ from backend.services.actor import Actor
 from backend.services.reference import sla_policy, working_calendar
 from backend.services.scope import require_role
 from events.holidays import WorkingCalendar
-from events.sla import SlaClock, SlaColour, SlaPolicy, colour, deadline, paused_time
+from events.sla import (
+    SlaClock,
+    SlaColour,
+    SlaPolicy,
+    colour,
+    deadline,
+    deadline_provisional,
+    paused_time,
+)
 from projections import case_board, grid_tree, staff_roster
 from projections.case_board_fold import sla_clock_of
 
@@ -43,6 +51,7 @@ class SlaView:
     deadline: datetime | None
     colour: SlaColour | None
     overdue: bool
+    provisional: bool = False  # counted over a year without holiday data (events.sla)
 
 
 def sla_view(
@@ -57,7 +66,12 @@ def sla_view(
     paused = paused_time(clock.pauses, now, calendar)
     args = (clock.stage_entered_at, paused, clock.extension_days, calendar)
     due = deadline(rule, *args)
-    return SlaView(deadline=due, colour=colour(now, rule, *args), overdue=now >= due)
+    return SlaView(
+        deadline=due,
+        colour=colour(now, rule, *args),
+        overdue=now >= due,
+        provisional=deadline_provisional(calendar, clock.stage_entered_at, due),
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,7 +152,8 @@ def board_row(doc: Doc, sla: SlaView, pending: set[str]) -> Doc:
     return {
         **{k: doc[k] for k in _ROW_KEYS},
         "state": state, "deadline": sla.deadline, "colour": sla.colour, "overdue": sla.overdue,
-        "escalated": bool(doc["escalations"]), "photos": photo_list(doc, pending),
+        "deadline_provisional": sla.provisional, "escalated": bool(doc["escalations"]),
+        "photos": photo_list(doc, pending),
         "photos_pending": any(h in pending for h in
                               (*doc["photos"], *doc["before_photos"], *doc["after_photos"])),
     }  # fmt: skip

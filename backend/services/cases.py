@@ -201,6 +201,7 @@ class CaseService:
             "stage": case.stage, "stage_seq": case.stage_seq,
             "stage_entered_at": case.stage_entered_at, "extension_days": case.extension_days,
             "deadline": sla.deadline, "colour": sla.colour, "overdue": sla.overdue,
+            "deadline_provisional": sla.provisional,
             "escalated": bool(row.get("escalations")),
             "escalations": row.get("escalations", []), "warnings": row.get("warnings", []),
             "allowed_actions": [

@@ -173,8 +173,8 @@ class ExportService:
             actor, query, limit=self.max_rows + 1, offset=0
         )
         keys = ["id", "category", "title", "state", "level", "holder_unit_id",
-                "assignee_staff_id", "reported_at", "closed_at", "deadline", "overdue",
-                "escalated"]  # fmt: skip
+                "assignee_staff_id", "reported_at", "closed_at", "deadline",
+                "deadline_provisional", "overdue", "escalated"]  # fmt: skip
         return keys, [[d.get(k) for k in keys] for d in docs]
 
     async def _audit(

@@ -14,14 +14,17 @@ from datetime import date, timedelta
 from typing import Any, Final
 from uuid import UUID, uuid4
 
+import msgspec
+
 from backend.bootstrap import Container
 from backend.errors import ApiError
 from backend.services.actor import ROLE_RANK, Actor
 from backend.services.awards import business_day
 from backend.services.commands import CommandRunner
 from backend.services.notice_board_privacy import Finding, ProtectedValues, scan_content
+from backend.services.reference import working_calendar
 from backend.services.scope import require_role, require_unit_in_scope
-from events.notice_board import BoardContent, InvalidPeriod, NoticeBoardEdition
+from events.notice_board import BoardCaseStats, BoardContent, InvalidPeriod, NoticeBoardEdition
 from projections import notice_board
 from projections import notice_board_content as board
 
@@ -60,12 +63,20 @@ async def compose_content(
         grids=await board.board_grids(pool, unit_id),
         commendations=await board.board_commendations(pool, unit_id, on=today, zone=zone),
         ranking=await board.board_ranking(pool, unit_id),
-        cases=await board.board_case_stats(
-            pool, unit_id, start=today - timedelta(days=CASE_WINDOW_DAYS - 1), end=today,
-            zone=zone,
-        ),
+        cases=await _case_stats(container, unit_id, today=today),
         checkpoint=await board.board_checkpoint(pool), notes=notes,
     )  # fmt: skip
+
+
+async def _case_stats(container: Container, unit_id: UUID, *, today: date) -> BoardCaseStats:
+    """The window's case counts; the years in it without holiday data are named, since the
+    deadlines behind ``closed_on_time`` counted them Monday–Friday only."""
+    start = today - timedelta(days=CASE_WINDOW_DAYS - 1)
+    stats = await board.board_case_stats(
+        container.pool, unit_id, start=start, end=today, zone=container.clock.zone
+    )
+    missing = (await working_calendar(container)).uncovered_years(start, today)
+    return msgspec.structs.replace(stats, holiday_data_missing=missing)
 
 
 class NoticeBoardService:

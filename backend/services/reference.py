@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 import asyncpg
@@ -20,6 +20,7 @@ from eventsourcing.persistence import RecordConflictError
 
 from backend.bootstrap import Container
 from backend.errors import ApiError
+from events.case import MAX_DELAY_DAYS
 from events.errors import DomainError
 from events.holidays import (
     CHINA_HOLIDAYS,
@@ -31,7 +32,7 @@ from events.holidays import (
 from events.meta import system_meta
 from events.point_rules import RuleVersion
 from events.reference import DEFAULT_CATEGORIES, CaseCategory
-from events.sla import DEFAULT_POLICY, SlaPolicy, SlaRule
+from events.sla import DEFAULT_POLICY, SlaPolicy, SlaRule, sla_horizon
 from projections import reference_data
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "active_category",
     "calendar_year",
     "ensure_default_categories",
+    "holiday_data_gaps",
     "point_rule_info",
     "point_rule_version",
     "policy_info",
@@ -130,6 +132,17 @@ async def working_calendar(container: Container) -> WorkingCalendar:
         },
         zone=container.clock.zone,
     )
+
+
+async def holiday_data_gaps(container: Container, *, now: datetime | None = None) -> list[int]:
+    """Years inside the SLA horizon (today up to the latest deadline a stage entered now can
+    get, one maximal delay included) that have no holiday data: deadlines there count
+    Monday–Friday only and are provisional until an admin enters the year."""
+    moment = now or container.clock.now()
+    calendar = await working_calendar(container)
+    end = sla_horizon(moment, await sla_policy(container), calendar, delay_days=MAX_DELAY_DAYS)
+    first, last = (container.clock.day_of(m) for m in (moment, end))
+    return list(calendar.uncovered_years(first, last))
 
 
 async def calendar_year(container: Container, year: int) -> CalendarYear:

@@ -128,6 +128,8 @@ async def _load(conn: asyncpg.Connection) -> _Tree:
 
 
 async def _append(conn: asyncpg.Connection, tree: _Tree, rows: list[asyncpg.Record]) -> None:
+    if not rows:
+        return  # nothing new since the tail was read (another sealer got there first)
     leaves: list[tuple[int, int, bytes]] = []
     nodes: list[tuple[int, int, bytes]] = []
     frontier = tree.frontier

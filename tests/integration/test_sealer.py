@@ -78,12 +78,19 @@ async def test_the_checkpoint_is_a_signed_note_of_origin_size_root_and_time(
 async def test_given_new_events_when_sealed_again_then_the_tree_grows_consistently(
     container: Container, world: World, client: Client
 ) -> None:
-    await seal(container, wait=True, force_checkpoint=True)
-    before = await latest_checkpoint(container.pool)
-    await add_household(client, world)
-    report = await seal(container, wait=True, force_checkpoint=True)
-    after = await latest_checkpoint(container.pool)
-    assert report is not None
+    policy = policy_for(container)
+    # Holding the lock keeps the background sealer from sealing the new events first.
+    conn = await held_sealer_lock(container)
+    try:
+        await seal_locked(conn, policy, force_checkpoint=True)
+        before = await latest_checkpoint(conn)
+        await add_household(client, world)
+        report = await seal_locked(conn, policy, force_checkpoint=True)
+        after = await latest_checkpoint(conn)
+        again = await seal_locked(conn, policy)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
+        await container.pool.release(conn)
     assert before is not None
     assert after is not None
     assert report.sealed >= 1
@@ -91,8 +98,6 @@ async def test_given_new_events_when_sealed_again_then_the_tree_grows_consistent
     tree = MemoryTree(await stored_leaves(container))
     proof = tree.consistency_proof(before.tree_size, after.tree_size)
     verify_consistency(before.tree_size, after.tree_size, before.root_hash, after.root_hash, proof)
-    again = await seal(container, wait=True)
-    assert again is not None
     assert again.sealed == 0
 
 
@@ -175,18 +180,47 @@ async def test_given_a_rotated_key_then_old_and_new_checkpoints_both_verify(
 async def test_a_racing_second_sealer_is_refused_and_the_tree_stays_whole(
     container: Container, world: World, client: Client
 ) -> None:
-    await add_household(client, world)
     policy = policy_for(container)
-    async with container.pool.acquire() as a, container.pool.acquire() as b:
-        stale = await sealer._load(a)  # a leader that lost its lock without noticing
-        won = await seal_locked(b, policy)
-        rows = await a.fetch(sealer._SELECT, stale.last_position, policy.batch_size)
-        with pytest.raises(asyncpg.UniqueViolationError):
-            async with a.transaction():
-                await sealer._append(a, stale, rows)
-    assert won.sealed >= 1
+    # given a leader holding the lock (the background sealer stands aside until it is released,
+    # so the race below happens in this order every time, whatever the machine's load)
+    leader = await held_sealer_lock(container)
+    try:
+        await add_household(client, world)
+        async with container.pool.acquire() as other:
+            stale = await sealer._load(other)  # a former leader that lost its lock unnoticed
+            # when the leader seals the new events and the stale one then appends them too
+            won = await seal_locked(leader, policy)
+            rows = await other.fetch(sealer._SELECT, stale.last_position, policy.batch_size)
+            # then the stale sealer's batch is refused
+            with pytest.raises(asyncpg.UniqueViolationError):
+                async with other.transaction():
+                    await sealer._append(other, stale, rows)
+    finally:
+        await leader.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
+        await container.pool.release(leader)
+    assert won.sealed == len(rows) >= 1
+    # and the tree is exactly the log, once each
     leaves = await container.pool.fetch("SELECT leaf_hash FROM merkle_leaves ORDER BY leaf_index")
     assert [bytes(r[0]) for r in leaves] == await stored_leaves(container)
+
+
+async def test_given_a_sealed_tail_when_zero_rows_are_appended_then_nothing_changes(
+    container: Container, world: World
+) -> None:
+    # given a sealer that read the tail of a fully sealed log
+    conn = await held_sealer_lock(container)
+    try:
+        tree = await sealer._load(conn)
+        before = (tree.frontier.size, tree.frontier.root(), tree.last_position)
+        # when it appends an empty batch (another sealer had already sealed what it fetched)
+        async with conn.transaction():
+            await sealer._append(conn, tree, [])
+        # then neither its tree nor the stored tree moved
+        assert (tree.frontier.size, tree.frontier.root(), tree.last_position) == before
+        assert (await sealer._load(conn)).frontier.size == before[0]
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
+        await container.pool.release(conn)
 
 
 @pytest.fixture(autouse=True)

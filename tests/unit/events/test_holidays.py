@@ -144,3 +144,11 @@ def test_a_calendar_without_working_days_fails_instead_of_looping() -> None:
     nothing.is_working_day = lambda day: False  # type: ignore[method-assign]
     with pytest.raises(InvalidValue):
         nothing.add_working_hours(at(2026, 3, 2, 9), 1)
+
+
+def test_the_years_without_data_between_two_days_are_named() -> None:
+    # given the built-in data (2025-2026) and an admin's 2028
+    cal = china_calendar({2028: YearOverride(holidays=frozenset({date(2028, 1, 1)}))})
+    # then a span from December 2026 to January 2029 lacks 2027 and 2029 only
+    assert cal.uncovered_years(date(2026, 12, 1), date(2029, 1, 31)) == (2027, 2029)
+    assert cal.uncovered_years(date(2025, 3, 1), date(2026, 12, 31)) == ()

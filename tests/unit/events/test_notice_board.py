@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
+import msgspec
 import pytest
 
 from events.errors import InvalidTransition, InvalidValue
@@ -115,3 +117,18 @@ def test_a_withdrawal_needs_a_reason_and_ends_the_edition() -> None:
     assert edition.state == "withdrawn"
     with pytest.raises(InvalidTransition):
         edition.approve(meta=meta())
+
+
+def test_an_edition_composed_before_holiday_gaps_were_named_keeps_its_hash() -> None:
+    # given content as composed before BoardCaseStats named years without holiday data
+    frozen = content()
+    old_json = msgspec.json.encode(frozen).replace(b',"holiday_data_missing":[]', b"")
+    # when it is decoded and hashed again today
+    again = msgspec.json.decode(old_json, type=BoardContent)
+    # then it encodes to the same bytes, so its published hash still verifies
+    assert content_sha256(again) == hashlib.sha256(old_json).hexdigest()
+    # and content that names a year carries it
+    named = msgspec.structs.replace(
+        frozen, cases=msgspec.structs.replace(frozen.cases, holiday_data_missing=(2027,))
+    )
+    assert b'"holiday_data_missing":[2027]' in msgspec.json.encode(named)

@@ -1,6 +1,6 @@
 """SLA rules, deadlines, colours and the scheduler's due events (server time only)."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +15,7 @@ from events import (
     SlaClock,
     SlaPolicy,
     SlaRule,
+    YearOverride,
     china_calendar,
     clock_deadline,
     colour,
@@ -22,6 +23,7 @@ from events import (
     due_events,
     paused_time,
 )
+from events.sla import deadline_provisional, sla_horizon
 from tests.unit.events.test_case import SUP, Clock, case_in
 
 CAL = china_calendar()
@@ -197,3 +199,46 @@ def test_the_clock_of_a_real_case_through_suspension_and_stage_re_entry(clock: C
     assert due_events(fresh, at(2026, 3, 5, 14, 45), DEFAULT_POLICY, CAL) == [
         ("dispatch", "yellow")
     ]
+
+
+# -- provisional deadlines and the SLA horizon ---------------------------------------------
+
+HANDLING_3_DAYS = SlaRule(level=3, stage="handling", limit_days=3)
+
+
+def test_given_no_2027_data_when_a_deadline_runs_into_2027_then_it_is_provisional() -> None:
+    # given a 3-day stage entered on the last Wednesday of 2026
+    entered = at(2026, 12, 30, 10)
+    # when its deadline is counted without 2027 data
+    due = deadline(HANDLING_3_DAYS, entered, ZERO, 0, CAL)
+    # then 1 January 2027 (a Friday) counted as a working day, and the deadline says so
+    assert due == at(2027, 1, 4, 17, 30)
+    assert deadline_provisional(CAL, entered, due)
+
+
+def test_given_the_year_entered_then_the_same_deadline_is_firm() -> None:
+    new_year = YearOverride(holidays=frozenset({date(2027, 1, 1)}))
+    cal = china_calendar({2027: new_year})
+    entered = at(2026, 12, 30, 10)
+    due = deadline(HANDLING_3_DAYS, entered, ZERO, 0, cal)
+    assert due == at(2027, 1, 5, 17, 30)
+    assert not deadline_provisional(cal, entered, due)
+
+
+def test_a_deadline_inside_a_covered_year_is_firm() -> None:
+    entered = at(2026, 6, 1, 9)
+    assert not deadline_provisional(CAL, entered, deadline(HANDLING_3_DAYS, entered, ZERO, 0, CAL))
+
+
+def test_the_sla_horizon_is_the_longest_limit_plus_one_maximal_delay() -> None:
+    # given the default policy (longest: 10 working days at town level) and a 30-day delay
+    # then a stage entered in early December may end in the next year, one in September not
+    december = sla_horizon(at(2026, 12, 7, 9), DEFAULT_POLICY, CAL, delay_days=30)
+    september = sla_horizon(at(2026, 9, 1, 9), DEFAULT_POLICY, CAL, delay_days=30)
+    assert december == CAL.add_working_days(at(2026, 12, 7, 9), 40)
+    assert december.year == 2027
+    assert september.year == 2026
+    # and an hour rule counts as whole working days (16 h -> 3 days)
+    hours_only = SlaPolicy(rules=(SlaRule(level=3, stage="acceptance", limit_hours=16),))
+    start = at(2026, 6, 1, 9)
+    assert sla_horizon(start, hours_only, CAL, delay_days=0) == CAL.add_working_days(start, 3)
